@@ -1,0 +1,191 @@
+"""The full description of one run, and its identity.
+
+Everything that can change a run's result lives in `RunConfig`, so two runs with the
+same configuration hash are interchangeable and a grid can skip a run whose result
+file already exists. Execution details that must not change the result (device,
+thread count, output folder, verbosity) are deliberately *not* here.
+
+Defaults are the paper's CIFAR recipe (GraNet/FGGP): VGG-19, 160 epochs of SGD with
+Nesterov momentum, lr 0.1 decayed x0.1 at 50% and 75% of training, gradual cubic
+pruning during the first half of training.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from benchmark.errors import UserError
+
+GRAD_SOURCES = ("batch", "ema")
+PRECISIONS = ("fp32", "bf16")
+
+
+def _field(default: Any, help: str) -> Any:
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    # --- what is trained, on what, and how it is pruned
+    arch: str = _field("vgg19", "architecture: vgg19 or resnet50")
+    width: float = _field(1.0, "channel width multiplier (1.0 = the paper's model)")
+    dataset: str = _field("cifar10", "cifar10, cifar100, npz:PATH or synthetic")
+    method: str = _field("fggp", "pruning method (registry name)")
+    method_params: tuple[tuple[str, Any], ...] = _field(
+        (), "method parameters; defaults are filled in before the run is hashed"
+    )
+    target_sparsity: float = _field(0.95, "final fraction of pruned prunable weights, in [0, 1)")
+    init_density: float = _field(1.0, "initial density: 1.0 dense, <1 random ERK-sparse start")
+    seed: int = _field(0, "fixes initial weights, initial mask and data order")
+    # --- pruning schedule: fractions of the total number of training iterations
+    prune_start: float = _field(0.0, "start of the pruning window, fraction of training")
+    prune_end: float = _field(0.5, "end of the pruning window, fraction of training")
+    prune_steps: int = _field(31, "number of pruning steps in the window (cubic schedule)")
+    keep_first_last_dense: bool = _field(False, "never prune the first and last layer")
+    grad_source: str = _field("batch", "gradient for gradient criteria: batch or ema")
+    grad_ema_decay: float = _field(0.9, "decay of the gradient EMA (grad_source = ema)")
+    # --- optimisation
+    epochs: int = _field(160, "training epochs")
+    batch_size: int = _field(128, "minibatch size")
+    lr: float = _field(0.1, "initial learning rate")
+    momentum: float = _field(0.9, "SGD momentum")
+    nesterov: bool = _field(True, "Nesterov momentum")
+    weight_decay: float = _field(5e-4, "L2 weight decay")
+    lr_milestones: tuple[float, ...] = _field(
+        (0.5, 0.75), "fractions of training at which the lr is multiplied by lr_gamma"
+    )
+    lr_gamma: float = _field(0.1, "lr decay factor at each milestone")
+    augment: bool = _field(True, "random crop (4-pixel padding) and horizontal flip")
+    precision: str = _field("fp32", "fp32, or bf16 autocast")
+    # --- data subsets (0 = all); validation images are carved from the training set
+    train_limit: int = _field(0, "use only the first N training images (0 = all)")
+    test_limit: int = _field(0, "use only the first N test images (0 = all)")
+    val_size: int = _field(0, "hold out N training images as a validation set")
+
+    def __post_init__(self) -> None:
+        # Coerce so that `width = 1` from TOML and `width = 1.0` hash identically.
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            try:
+                coerced = _coerce(field.type, value)
+            except (TypeError, ValueError):
+                raise UserError(
+                    f"config field {field.name!r}: cannot use {value!r} as {field.type}"
+                ) from None
+            object.__setattr__(self, field.name, coerced)
+
+    @property
+    def method_kwargs(self) -> dict[str, Any]:
+        return dict(self.method_params)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["method_params"] = self.method_kwargs
+        data["lr_milestones"] = list(self.lr_milestones)
+        return data
+
+    def run_id(self) -> str:
+        """Hash of the canonical configuration: the run's name in every result folder."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+    def replace(self, **changes: Any) -> RunConfig:
+        return dataclasses.replace(self, **changes)
+
+
+def _coerce(type_name: str, value: Any) -> Any:
+    if type_name == "float":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError
+        return float(value)
+    if type_name == "int":
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+            raise TypeError
+        return int(value)
+    if type_name == "bool":
+        if not isinstance(value, bool):
+            raise TypeError
+        return value
+    if type_name == "str":
+        if not isinstance(value, str):
+            raise TypeError
+        return value
+    if type_name == "tuple[float, ...]":
+        if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
+            raise TypeError
+        return tuple(_coerce("float", v) for v in value)
+    if type_name == "tuple[tuple[str, Any], ...]":
+        items = value.items() if isinstance(value, Mapping) else value
+        return tuple(sorted((str(k), v) for k, v in items))
+    raise TypeError(type_name)
+
+
+FIELD_NAMES = tuple(f.name for f in dataclasses.fields(RunConfig))
+
+
+def config_from_dict(data: Mapping[str, Any], base: RunConfig | None = None) -> RunConfig:
+    """Build a config from plain data (TOML, JSON, CLI), rejecting unknown keys by name."""
+    unknown = sorted(set(data) - set(FIELD_NAMES))
+    if unknown:
+        raise UserError(f"unknown config field(s): {', '.join(unknown)}")
+    return dataclasses.replace(base or RunConfig(), **dict(data))
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    """Read a TOML run configuration; `[method_params]` is a table of the method's parameters."""
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise UserError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise UserError(f"config file {path} is not valid TOML: {error}") from None
+    except OSError as error:
+        raise UserError(f"cannot read config file {path}: {error.strerror}") from None
+
+
+def validate(config: RunConfig) -> None:
+    """Reject configurations that cannot describe a meaningful run, before any work starts."""
+    checks: list[tuple[bool, str]] = [
+        (0.0 <= config.target_sparsity < 1.0, "target sparsity must be in [0, 1)"),
+        (0.0 < config.init_density <= 1.0, "init density must be in (0, 1]"),
+        (
+            config.init_density >= 1.0 - config.target_sparsity - 1e-12,
+            f"init density {config.init_density} is below the target density "
+            f"{1.0 - config.target_sparsity:.6g}: gradual pruning only removes weights",
+        ),
+        (config.width > 0, "width must be positive"),
+        (config.epochs >= 1, "epochs must be at least 1"),
+        (config.batch_size >= 1, "batch size must be at least 1"),
+        (config.lr > 0, "lr must be positive"),
+        (0.0 <= config.momentum < 1.0, "momentum must be in [0, 1)"),
+        (config.weight_decay >= 0, "weight decay must be non-negative"),
+        (
+            0.0 <= config.prune_start < config.prune_end <= 1.0,
+            "need 0 <= prune_start < prune_end <= 1 (fractions of training)",
+        ),
+        (config.prune_steps >= 1, "prune steps must be at least 1"),
+        (config.grad_source in GRAD_SOURCES, f"grad source must be one of {GRAD_SOURCES}"),
+        (0.0 <= config.grad_ema_decay < 1.0, "grad EMA decay must be in [0, 1)"),
+        (config.precision in PRECISIONS, f"precision must be one of {PRECISIONS}"),
+        (all(0.0 < m < 1.0 for m in config.lr_milestones), "lr milestones are in (0, 1)"),
+        (config.lr_gamma > 0, "lr gamma must be positive"),
+        (
+            min(config.train_limit, config.test_limit, config.val_size) >= 0,
+            "train/test limits and validation size must be non-negative",
+        ),
+        (all(math.isfinite(getattr(config, f)) for f in _FLOAT_FIELDS), "values must be finite"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise UserError(message)
+
+
+_FLOAT_FIELDS = tuple(f.name for f in dataclasses.fields(RunConfig) if f.type == "float")

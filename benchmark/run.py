@@ -1,0 +1,158 @@
+"""Command line for one run: `python -m benchmark.run --method fggp ... --out DIR`.
+
+Every `RunConfig` field is a flag (generated from the dataclass, so a new
+hyperparameter cannot be forgotten here); `--config FILE.toml` supplies a base that
+explicit flags override. The result is written atomically to `DIR/<run_id>.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import tempfile
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import baselines
+from benchmark.atomic import write_json_atomic
+from benchmark.config import RunConfig, config_from_dict, load_config_file
+from benchmark.errors import UserError
+from benchmark.train import DEFAULT_DATA_DIR, prepare, train
+
+EXIT_USER_ERROR = 2
+EXIT_RUN_FAILED = 1
+
+
+def _parse_tuple(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got {text!r}"
+        ) from None
+
+
+def _parse_method_param(text: str) -> tuple[str, Any]:
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:  # numbers, booleans and quoted strings as TOML reads them; anything else is a string
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key.strip(), value
+
+
+_TYPES = {"float": float, "int": int, "str": str, "tuple[float, ...]": _parse_tuple}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmark.run",
+        description="Train one network with gradual pruning and write its result JSON.",
+        argument_default=argparse.SUPPRESS,
+    )
+    parser.add_argument("--config", type=Path, help="TOML file with run configuration fields")
+    parser.add_argument("--out", type=Path, default=Path("results/runs"), help="result folder")
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help=f"dataset cache (default {DEFAULT_DATA_DIR})"
+    )
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    parser.add_argument("--quiet", action="store_true", default=False, help="no per-epoch lines")
+    group = parser.add_argument_group("run configuration (defaults: the paper's recipe)")
+    for field in dataclasses.fields(RunConfig):
+        flag = "--" + field.name.replace("_", "-")
+        help_text = f"{field.metadata['help']} (default: {field.default!r})"
+        if field.name == "method":
+            help_text += f"; one of {', '.join(baselines.available())}"
+        if field.name == "method_params":
+            group.add_argument(
+                "--method-param",
+                dest="method_params",
+                action="append",
+                type=_parse_method_param,
+                metavar="KEY=VALUE",
+                help="a method parameter, e.g. rate=0.3 (repeatable)",
+            )
+        elif field.type == "bool":
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, help=help_text)
+        else:
+            group.add_argument(flag, type=_TYPES[field.type], help=help_text)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """Defaults, then the TOML file, then explicit flags; method parameters merge likewise."""
+    values: dict[str, Any] = load_config_file(args.config) if "config" in args else {}
+    file_params = values.pop("method_params", {})
+    if not isinstance(file_params, dict):
+        raise UserError("method_params in the config file must be a table")
+    file_method = values.get("method", RunConfig().method)
+    if getattr(args, "method", file_method) != file_method:
+        file_params = {}  # the file's parameters belong to the method the flag replaced
+    flags = {f.name: getattr(args, f.name) for f in dataclasses.fields(RunConfig) if f.name in args}
+    method_params = {**file_params, **dict(flags.pop("method_params", []))}
+    return config_from_dict({**values, **flags, "method_params": method_params})
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UserError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"device {name!r} asked for, but no CUDA GPU is available")
+    return device
+
+
+def ensure_writable(folder: Path) -> None:
+    """Fail before training, not after hours of it, when results could not be saved."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise UserError(f"cannot write to output folder {folder}: {error.strerror}") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = prepare(config_from_args(args))
+        device = resolve_device(args.device)
+        ensure_writable(args.out)
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        log = None if args.quiet else print
+        if log:
+            log(
+                f"run {config.run_id()}: {config.method} on {config.arch} x{config.width} "
+                f"{config.dataset}, target sparsity {config.target_sparsity}, device {device}"
+            )
+        result = train(config, device=device, data_dir=args.data_dir or DEFAULT_DATA_DIR, log=log)
+        path = args.out / f"{result['run_id']}.json"
+        write_json_atomic(path, result)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted; no result written", file=sys.stderr)
+        return 130
+    final = result["final"]
+    print(
+        f"{result['status']}: test accuracy {final['test_acc']:.2f}%  "
+        f"sparsity {final['sparsity']:.6f}  -> {path}"
+    )
+    return 0 if result["status"] == "completed" else EXIT_RUN_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""Every pruning method on small vectors whose answers were worked out by hand."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import baselines
+from baselines.criteria import smallest_k
+from baselines.hybrid import Hybrid, pool_size, rate_at
+from benchmark.errors import UserError
+
+
+def t(*values: float) -> torch.Tensor:
+    return torch.tensor(values, dtype=torch.float32)
+
+
+def b(*values: int) -> torch.Tensor:
+    return torch.tensor(values, dtype=torch.bool)
+
+
+def chosen(mask: torch.Tensor) -> list[int]:
+    return torch.nonzero(mask).flatten().tolist()
+
+
+# index:          0    1    2    3    4    5    6    7
+WEIGHT = t(0.5, -0.1, 0.9, 0.3, -0.7, 0.2, -0.05, 0.6)
+GRAD = t(0.01, 0.8, 0.02, 0.5, 0.03, 0.04, 0.9, 0.05)
+ALL = torch.ones(8, dtype=torch.bool)
+
+
+def select(name: str, k: int, active=ALL, progress: float = 0.0, **params) -> list[int]:
+    method = baselines.build(name, params)
+    return chosen(method.select(WEIGHT, GRAD, active, k, progress))
+
+
+def test_registry_lists_the_paper_methods():
+    assert {"fggp", "magnitude", "gradient", "annealed_hybrid", "dense", "hybrid"} <= set(
+        baselines.available()
+    )
+
+
+def test_magnitude_prunes_smallest_absolute_weights():
+    # |w| ascending: 6 (0.05), 1 (0.1), 5 (0.2), 3 (0.3), 0 (0.5) ...
+    assert select("magnitude", 3) == [1, 5, 6]
+
+
+def test_gradient_prunes_smallest_absolute_gradients():
+    # |g| ascending: 0 (0.01), 2 (0.02), 4 (0.03), 5 (0.04), 7 (0.05) ...
+    assert select("gradient", 2) == [0, 2]
+
+
+def test_fggp_pool_is_gradient_first_then_magnitude():
+    # k=2, rate 0.5 -> pool: 4 smallest |g| = {0, 2, 4, 5}; smallest |w| there: 5 (0.2), 0 (0.5)
+    assert select("fggp", 2) == [0, 5]
+    # Magnitude alone would prune 6 and 1, which have large gradients and are outside the pool.
+    assert select("magnitude", 2) == [1, 6]
+
+
+def test_fggp_rate_sets_pool_size():
+    # rate 0.4 -> pool ceil(2 / 0.4) = 5: {0, 2, 4, 5, 7}; smallest |w| there: 5 (0.2), 0 (0.5)
+    assert select("fggp", 2, rate=0.4) == [0, 5]
+    # rate 0.25 -> pool 8 = everything; reduces to magnitude pruning
+    assert select("fggp", 2, rate=0.25) == select("magnitude", 2)
+
+
+def test_fggp_with_rate_one_is_gradient_pruning():
+    for k in range(9):
+        assert select("fggp", k, rate=1.0) == select("gradient", k)
+
+
+def test_annealed_hybrid_starts_as_magnitude_and_anneals_towards_gradient():
+    # progress 0 -> rate 1.0 -> pure magnitude
+    assert select("annealed_hybrid", 2, progress=0.0) == select("magnitude", 2)
+    # progress 1 -> rate 0.1 -> pool min(20, 8) = all -> pure gradient
+    assert select("annealed_hybrid", 2, progress=1.0) == select("gradient", 2)
+    # progress 0.5 -> rate 0.55 -> pool ceil(2 / 0.55) = 4 smallest |w|: {1, 3, 5, 6};
+    # smallest |g| there: 5 (0.04), 3 (0.5)
+    assert select("annealed_hybrid", 2, progress=0.5) == [3, 5]
+
+
+def test_hybrid_order_and_schedules():
+    gradient_first = Hybrid(order="gradient_first", rate=0.5, final_rate=0.5)
+    magnitude_first = Hybrid(order="magnitude_first", rate=0.5, final_rate=0.5)
+    assert chosen(gradient_first.select(WEIGHT, GRAD, ALL, 2, 0.3)) == [0, 5]
+    # pool of 4 smallest |w|: {1, 3, 5, 6}; smallest |g|: 5 (0.04), 3 (0.5)
+    assert chosen(magnitude_first.select(WEIGHT, GRAD, ALL, 2, 0.3)) == [3, 5]
+    assert rate_at("fixed", 0.5, 0.1, 0.7) == 0.5
+    assert rate_at("linear", 1.0, 0.1, 0.5) == pytest.approx(0.55)
+    assert rate_at("cosine", 1.0, 0.1, 0.0) == pytest.approx(1.0)
+    assert rate_at("cosine", 1.0, 0.1, 0.5) == pytest.approx(0.55)
+    assert rate_at("cosine", 1.0, 0.1, 1.0) == pytest.approx(0.1)
+    assert rate_at("cosine", 1.0, 0.1, 0.25) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + 2**-0.5))
+
+
+def test_pool_size_rounds_up_and_is_capped():
+    assert pool_size(3, 0.3, 100) == 10  # 3 / 0.3 = 10.000000000000002 in floating point
+    assert pool_size(3, 0.4, 100) == 8
+    assert pool_size(3, 0.1, 20) == 20
+
+
+@pytest.mark.parametrize("name", ["magnitude", "gradient", "fggp", "annealed_hybrid"])
+def test_only_active_weights_are_selected(name):
+    active = b(1, 0, 1, 1, 1, 0, 0, 1)  # 1, 5, 6 already pruned
+    for k in range(6):
+        picked = select(name, k, active=active, progress=0.5)
+        assert len(picked) == k
+        assert not set(picked) & {1, 5, 6}
+
+
+def test_only_active_weights_hand_case():
+    active = b(1, 0, 1, 1, 1, 0, 0, 1)
+    # active |w|: 3 (0.3), 0 (0.5), 7 (0.6), 4 (0.7), 2 (0.9)
+    assert select("magnitude", 2, active=active) == [0, 3]
+    # active |g|: 0, 2, 4, 7, 3 -> pool of 4 {0, 2, 4, 7}; smallest |w|: 0 (0.5), 7 (0.6)
+    assert select("fggp", 2, active=active) == [0, 7]
+
+
+@pytest.mark.parametrize("name", ["magnitude", "gradient", "fggp", "annealed_hybrid"])
+def test_k_zero_and_k_all_active(name):
+    active = b(1, 1, 0, 1, 1, 1, 0, 1)
+    assert select(name, 0, active=active) == []
+    assert select(name, 6, active=active) == chosen(active)
+
+
+def test_ties_are_broken_by_lowest_index_and_count_is_exact():
+    score = t(1.0, 0.5, 0.5, 0.5, 0.2, 0.5)
+    eligible = torch.ones(6, dtype=torch.bool)
+    assert chosen(smallest_k(score, eligible, 1)) == [4]
+    assert chosen(smallest_k(score, eligible, 2)) == [1, 4]
+    assert chosen(smallest_k(score, eligible, 3)) == [1, 2, 4]
+    eligible[1] = False
+    assert chosen(smallest_k(score, eligible, 3)) == [2, 3, 4]
+    # every score equal: a threshold would take all of them
+    assert chosen(smallest_k(torch.zeros(5), torch.ones(5, dtype=torch.bool), 2)) == [0, 1]
+
+
+def test_nan_scores_rank_last_and_inf_is_ordered():
+    score = t(float("nan"), 3.0, float("inf"), 1.0)
+    eligible = torch.ones(4, dtype=torch.bool)
+    assert chosen(smallest_k(score, eligible, 2)) == [1, 3]
+    assert chosen(smallest_k(score, eligible, 3)) == [1, 2, 3]
+
+
+def test_smallest_k_rejects_impossible_requests():
+    with pytest.raises(ValueError):
+        smallest_k(t(1, 2), b(1, 0), 2)
+    with pytest.raises(ValueError):
+        smallest_k(t(1, 2), b(1, 1), -1)
+
+
+def test_dense_never_prunes():
+    dense = baselines.build("dense", {})
+    assert not baselines.prunes(dense)
+    assert chosen(dense.select(WEIGHT, GRAD, ALL, 0, 0.0)) == []
+    with pytest.raises(ValueError):
+        dense.select(WEIGHT, GRAD, ALL, 1, 0.0)
+
+
+def test_parameters_are_resolved_and_validated():
+    assert baselines.resolve_params("fggp", {}) == {"rate": 0.5}
+    assert baselines.resolve_params("annealed_hybrid", {"final_rate": 0.2}) == {
+        "rate": 1.0,
+        "final_rate": 0.2,
+        "schedule": "linear",
+    }
+    with pytest.raises(UserError, match="no parameter"):
+        baselines.resolve_params("fggp", {"ratio": 0.3})
+    with pytest.raises(UserError, match="unknown method"):
+        baselines.build("nope", {})
+    with pytest.raises(UserError, match="rate must be in"):
+        baselines.build("fggp", {"rate": 0.0})
+    with pytest.raises(UserError, match="stage order"):
+        baselines.build("hybrid", {"order": "sideways"})
+
+
+def test_invalid_selections_are_refused_with_the_method_name():
+    active = b(1, 1, 0, 1)
+    with pytest.raises(
+        baselines.InvalidSelection, match="'mine' selected 1 weights, expected exactly 2"
+    ):
+        baselines.check_selection("mine", b(1, 0, 0, 0), active, 2)
+    with pytest.raises(baselines.InvalidSelection, match="already-pruned"):
+        baselines.check_selection("mine", b(1, 0, 1, 0), active, 2)
+    with pytest.raises(baselines.InvalidSelection, match="shape"):
+        baselines.check_selection("mine", b(1, 1), active, 2)
+    with pytest.raises(baselines.InvalidSelection, match="dtype"):
+        baselines.check_selection("mine", t(1, 1, 0, 0), active, 2)
+    with pytest.raises(baselines.InvalidSelection, match="not a Tensor"):
+        baselines.check_selection("mine", [0, 1], active, 2)

@@ -1,0 +1,161 @@
+"""End to end: one training run per method on tiny synthetic data, and what its result says."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from benchmark import flops
+from benchmark.models import build_model
+from benchmark.train import SCHEMA, train
+
+TIMING_KEYS = {"seconds", "wall_seconds", "peak_memory_bytes", "finished_at"}
+
+
+def without_timings(value):
+    if isinstance(value, dict):
+        return {k: without_timings(v) for k, v in value.items() if k not in TIMING_KEYS}
+    if isinstance(value, list):
+        return [without_timings(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("method", "params"),
+    [
+        ("fggp", {}),
+        ("magnitude", {}),
+        ("gradient", {}),
+        ("annealed_hybrid", {}),
+        ("hybrid", {"order": "magnitude_first", "schedule": "cosine", "final_rate": 0.2}),
+    ],
+)
+def test_every_method_reaches_the_exact_target(tiny, method, params):
+    result = train(tiny.replace(method=method, method_params=params))
+    n_prunable = sum(layer["numel"] for layer in result["layers"])
+    remaining = round((1 - result["final"]["sparsity"]) * n_prunable)
+    assert abs(remaining - 0.1 * n_prunable) <= 0.5  # within one weight of the target
+    assert result["final"]["sparsity"] == pytest.approx(result["final"]["mask_sparsity"])
+    assert result["status"] == "completed"
+    assert [s["step"] for s in result["prune_schedule"]] == [1, 2, 3, 4, 5]
+    densities = [s["density"] for s in result["prune_schedule"]]
+    assert densities == sorted(densities, reverse=True)
+    json.dumps(result, allow_nan=False)  # strict JSON: no NaN or inf anywhere
+
+
+def test_result_record_has_every_field(tiny):
+    result = train(tiny.replace(val_size=64))
+    assert result["schema"] == SCHEMA
+    assert result["run_id"] == tiny.replace(val_size=64, method_params={"rate": 0.5}).run_id()
+    assert result["config"]["method_params"] == {"rate": 0.5}
+    assert set(result["final"]) >= {
+        "test_acc",
+        "test_loss",
+        "sparsity",
+        "best_test_acc",
+        "best_epoch",
+        "val_acc",
+    }
+    assert len(result["history"]) == 2
+    for record in result["history"]:
+        assert set(record) >= {
+            "epoch",
+            "train_loss",
+            "test_acc",
+            "sparsity",
+            "lr",
+            "seconds",
+            "val_acc",
+        }
+    best = max(result["history"], key=lambda r: r["test_acc"])
+    assert (result["final"]["best_test_acc"], result["final"]["best_epoch"]) == (
+        best["test_acc"],
+        best["epoch"],
+    )
+    assert result["final"]["test_acc"] == result["history"][-1]["test_acc"]
+    assert result["data"] == {
+        **result["data"],
+        "n_train": 448,
+        "n_val": 64,
+        "n_test": 256,
+        "num_classes": 10,
+    }
+    assert len(result["layers"]) == 17
+    cost = result["cost"]
+    assert 0 < cost["inference_flops"] < cost["dense_inference_flops"]
+    assert 0 < cost["train_flops"] < cost["dense_train_flops"]
+    assert cost["peak_memory_bytes"] > 0 and cost["wall_seconds"] > 0
+    assert set(result["env"]) >= {"torch", "cuda", "device", "python", "git_commit"}
+
+
+def test_sparse_flops_follow_the_surviving_weights(tiny):
+    result = train(tiny.replace(epochs=1))
+    model = build_model("vgg19", 10, tiny.width)
+    positions = flops.layer_geometry(model, (3, 32, 32))
+    survivors = {
+        layer["name"].removesuffix(".weight"): round(layer["density"] * layer["numel"])
+        for layer in result["layers"]
+    }
+    assert result["cost"]["inference_flops"] == flops.inference_macs(positions, survivors)
+    dense = {name: layer["numel"] for name, layer in zip(survivors, result["layers"], strict=True)}
+    assert result["cost"]["dense_inference_flops"] == flops.inference_macs(positions, dense)
+
+
+def test_same_seed_same_result_apart_from_timings(tiny):
+    first = train(tiny.replace(method="annealed_hybrid", init_density=0.5))
+    second = train(tiny.replace(method="annealed_hybrid", init_density=0.5))
+    assert without_timings(first) == without_timings(second)
+    third = train(tiny.replace(method="annealed_hybrid", init_density=0.5, seed=1))
+    assert without_timings(third)["history"] != without_timings(first)["history"]
+
+
+def test_methods_are_paired_until_they_first_differ(tiny):
+    """Same seed: same initial weights, mask and batches, so before pruning starts every
+    method's run is the same run."""
+    late = tiny.replace(prune_start=0.5, prune_end=1.0, epochs=2)
+    runs = [train(late.replace(method=m)) for m in ("fggp", "magnitude")]
+    dense = train(late.replace(method="dense", target_sparsity=0.0))
+    first_epochs = [without_timings(r["history"][0]) for r in [*runs, dense]]
+    assert first_epochs[0] == first_epochs[1] == first_epochs[2]
+    assert runs[0]["history"][1] != runs[1]["history"][1]
+
+
+def test_sparse_start_uses_erk_and_still_hits_the_target(tiny):
+    result = train(tiny.replace(init_density=0.5, target_sparsity=0.95))
+    first_step = result["prune_schedule"][0]
+    assert first_step["density"] < 0.5
+    assert result["final"]["mask_sparsity"] == pytest.approx(0.95, abs=1e-6)
+    # ERK keeps the small first conv far denser than the big middle layers
+    densities = {layer["name"]: layer["density"] for layer in result["layers"]}
+    assert densities["features.0.weight"] > densities["features.40.weight"]
+
+
+def test_dense_baseline_never_prunes(tiny):
+    result = train(tiny.replace(method="dense", target_sparsity=0.0))
+    assert result["final"]["sparsity"] == 0.0
+    assert all(s["pruned"] == 0 for s in result["prune_schedule"])
+    assert result["cost"]["train_flops"] == result["cost"]["dense_train_flops"]
+
+
+def test_keep_first_last_dense(tiny):
+    result = train(tiny.replace(keep_first_last_dense=True))
+    names = [layer["name"] for layer in result["layers"]]
+    assert "features.0.weight" not in names and "classifier.weight" not in names
+    assert len(names) == 15
+
+
+def test_ema_gradient_source_runs(tiny):
+    result = train(tiny.replace(method="gradient", grad_source="ema"))
+    assert result["status"] == "completed"
+    assert result["final"]["mask_sparsity"] == pytest.approx(0.9, abs=1e-5)
+
+
+def test_divergence_is_reported_not_hidden(tiny):
+    result = train(tiny.replace(lr=1e12, weight_decay=0.0, epochs=3))
+    assert result["status"] == "diverged"
+    assert result["history"][-1]["train_loss"] is None or not math.isfinite(
+        result["history"][-1]["train_loss"]
+    )
+    json.dumps(result, allow_nan=False)
