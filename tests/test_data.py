@@ -357,7 +357,7 @@ def test_synthetic_is_deterministic_and_balanced(synthetic) -> None:
     assert np.bincount(synthetic.y_test).tolist() == [100] * 10
 
 
-SYNTHETIC_FINGERPRINT = "to be pinned"
+SYNTHETIC_FINGERPRINT = "84b27ca7fb0f73cb79569aa77eac4fe90d2bb86b83d06e89e39ab12cc19007c1"
 
 
 def test_synthetic_is_not_separable_by_pixel_class_means(synthetic) -> None:

@@ -72,6 +72,8 @@ class DeviceLoader:
     ) -> None:
         if images.ndim != 4 or images.dtype != np.uint8 or len(labels) != len(images):
             raise ValueError("expected uint8 NHWC images and one label per image")
+        if not len(mean) == len(std) == images.shape[-1]:
+            raise ValueError(f"need one mean and std per channel, images have {images.shape[-1]}")
         if batch_size < 1:
             raise UserError(f"batch size must be at least 1, got {batch_size}")
         if drop_last and batch_size > len(images):
