@@ -98,7 +98,7 @@ def evaluate(model: nn.Module, loader: DeviceLoader, precision: str) -> tuple[fl
     correct = torch.zeros((), dtype=torch.int64, device=device)
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     count = 0
-    for images, labels in loader.epoch(0):
+    for images, labels in loader.eval_batches():
         with autocast(device, precision):
             logits = model(images)
         loss_sum += F.cross_entropy(logits.float(), labels, reduction="sum").double()
@@ -141,6 +141,7 @@ def train(
         *splits.train,
         batch_size=config.batch_size,
         augment=config.augment,
+        shuffle=True,
         seed=config.seed,
         **loader_args,
     )

@@ -11,6 +11,7 @@ import pytest
 
 from benchmark.config import RunConfig
 from benchmark.train import train
+from tests.support import assert_exact_sparsity
 
 
 @pytest.fixture
@@ -26,5 +27,5 @@ def test_dense_vgg19_reaches_a_sensible_accuracy(real):
 
 def test_fggp_at_90_percent_stays_close(real):
     result = train(real.replace(method="fggp", target_sparsity=0.9))
-    assert result["final"]["mask_sparsity"] == pytest.approx(0.9, abs=1e-6)
+    assert_exact_sparsity(result, 0.9)
     assert result["final"]["test_acc"] >= 40.0

@@ -10,6 +10,7 @@ import pytest
 from benchmark import flops
 from benchmark.models import build_model
 from benchmark.train import SCHEMA, train
+from tests.support import assert_exact_sparsity
 
 TIMING_KEYS = {"seconds", "wall_seconds", "peak_memory_bytes", "finished_at"}
 
@@ -34,10 +35,7 @@ def without_timings(value):
 )
 def test_every_method_reaches_the_exact_target(tiny, method, params):
     result = train(tiny.replace(method=method, method_params=params))
-    n_prunable = sum(layer["numel"] for layer in result["layers"])
-    remaining = round((1 - result["final"]["sparsity"]) * n_prunable)
-    assert abs(remaining - 0.1 * n_prunable) <= 0.5  # within one weight of the target
-    assert result["final"]["sparsity"] == pytest.approx(result["final"]["mask_sparsity"])
+    assert_exact_sparsity(result, 0.9)
     assert result["status"] == "completed"
     assert [s["step"] for s in result["prune_schedule"]] == [1, 2, 3, 4, 5]
     densities = [s["density"] for s in result["prune_schedule"]]
@@ -126,7 +124,7 @@ def test_sparse_start_uses_erk_and_still_hits_the_target(tiny):
     result = train(tiny.replace(init_density=0.5, target_sparsity=0.95))
     first_step = result["prune_schedule"][0]
     assert first_step["density"] < 0.5
-    assert result["final"]["mask_sparsity"] == pytest.approx(0.95, abs=1e-6)
+    assert_exact_sparsity(result, 0.95)
     # ERK keeps the small first conv far denser than the big middle layers
     densities = {layer["name"]: layer["density"] for layer in result["layers"]}
     assert densities["features.0.weight"] > densities["features.40.weight"]
@@ -149,7 +147,7 @@ def test_keep_first_last_dense(tiny):
 def test_ema_gradient_source_runs(tiny):
     result = train(tiny.replace(method="gradient", grad_source="ema"))
     assert result["status"] == "completed"
-    assert result["final"]["mask_sparsity"] == pytest.approx(0.9, abs=1e-5)
+    assert_exact_sparsity(result, 0.9)
 
 
 def test_divergence_is_reported_not_hidden(tiny):

@@ -54,8 +54,8 @@ def _epoch_seed(seed: int, epoch: int) -> int:
 class DeviceLoader:
     """Training data resident on the device as one uint8 tensor; batched augmentation there.
 
-    `epoch(e)` serves the training order and augmentation of `epoch_plan(seed, e)`;
-    `eval_batches()` serves every image once, in order, unaugmented.
+    `epoch(e)` serves the order and augmentation of `epoch_plan(seed, e)`;
+    `eval_batches()` serves every image once, in stored order, unaugmented.
     """
 
     def __init__(
@@ -69,7 +69,10 @@ class DeviceLoader:
         augment: bool,
         seed: int,
         drop_last: bool = False,
+        shuffle: bool | None = None,
     ) -> None:
+        """`shuffle` defaults to `augment`: evaluation wants neither, while training without
+        augmentation still wants a fresh order each epoch (pass `shuffle=True`)."""
         if images.ndim != 4 or images.dtype != np.uint8 or len(labels) != len(images):
             raise ValueError("expected uint8 NHWC images and one label per image")
         if not len(mean) == len(std) == images.shape[-1]:
@@ -84,6 +87,7 @@ class DeviceLoader:
         self.device = torch.device(device)
         self.batch_size = batch_size
         self.augment = augment
+        self.shuffle = augment if shuffle is None else shuffle
         self.seed = seed
         self.drop_last = drop_last
         # np.array copies: the dataset's arrays are read-only and torch wants writable memory.
@@ -103,8 +107,9 @@ class DeviceLoader:
         return count // self.batch_size if self.drop_last else math.ceil(count / self.batch_size)
 
     def epoch(self, epoch: int) -> Iterator[tuple[Tensor, Tensor]]:
-        """Batches of epoch `epoch`: shuffled and augmented if `augment`, else in order."""
-        if not self.augment:
+        """Batches of epoch `epoch`: in `epoch_plan` order if shuffling, cropped and mirrored
+        if augmenting, else in stored order."""
+        if not (self.shuffle or self.augment):
             yield from self._in_order(self.batch_size, self.drop_last)
             return
         plan = epoch_plan(len(self.images), self.seed, epoch)
@@ -112,10 +117,14 @@ class DeviceLoader:
         order, dy, dx, flip = (
             t.to(self.device, non_blocking=True) for t in (plan.order, plan.dy, plan.dx, plan.flip)
         )
+        if not self.shuffle:
+            order = torch.arange(len(self.images), device=self.device)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             part = slice(start, start + self.batch_size)
             index = order[part]
-            batch = self._crop_flip(self.images[index], dy[part], dx[part], flip[part])
+            batch = self.images[index]
+            if self.augment:
+                batch = self._crop_flip(batch, dy[part], dx[part], flip[part])
             yield self._normalise(batch), self.labels[index]
 
     def eval_batches(self, batch_size: int | None = None) -> Iterator[tuple[Tensor, Tensor]]:

@@ -5,14 +5,18 @@ made to be learnable but not easy: each class is a texture (a few oriented colou
 gratings with class-specific frequency, orientation and colour) shown at a random place,
 phase and contrast, overlaid by the texture of another class at up to equal strength
 (the ambiguous cases), on smooth clutter with pixel noise; there is no label noise.
-Class means of the raw pixels are all flat grey (nearest-class-mean: chance), while a
-57k-parameter CNN reaches ~74% test accuracy after ~1 CPU-minute and does not approach
-100% with more, so pruning methods have room to differ.
+Class means of the raw pixels are all flat grey (nearest-class-mean and ridge regression
+on pixels: 10.7% / 10.9%, chance). Measured on the 2-core development CPU: a 57k-parameter
+3-block CNN reaches 90.1% test accuracy after 30 epochs (~1 CPU-minute); VGG-19 at 1/8
+width with the paper's recipe compressed to 10 epochs reaches ~60%, so pruning methods
+have room to differ.
 
 Changing anything here changes the data: the test suite pins its fingerprint.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -27,22 +31,27 @@ _TEST_PER_CLASS = 100
 _SIZE = 32
 _CHANNELS = 3
 _GRATINGS = 2  # per class
-_FREQ_RANGE = (1.5, 5.0)  # cycles per image width
+_FREQ_RANGE = (2.5, 10.0)  # cycles per image width
 _ORIENT_JITTER = 0.25  # radians, per sample
 _FREQ_JITTER = 0.15  # log-normal sigma, per sample
-_AMP_RANGE = (0.6, 1.0)
+_AMP_RANGE = (1.0, 1.6)
 _DISTRACTOR_RATIO = (0.0, 1.0)  # other-class texture amplitude relative to the class's
 _SIGMA_RANGE = (5.0, 10.0)  # texture window radius in pixels
-_CLUTTER = 0.7
+_CLUTTER = 0.5
 _CLUTTER_GRID = 4
-_NOISE = 0.6
+_NOISE = 0.4
 _BRIGHTNESS = 0.2
 _PIXEL_SCALE = 50.0
 _CHUNK = 500  # images rendered at once, bounding float64 temporaries to ~30 MB
 
 
+@functools.cache
 def load_synthetic() -> Dataset:
-    """The synthetic data set: 5,000 train and 1,000 test images, 10 balanced classes."""
+    """The synthetic data set: 5,000 train and 1,000 test images, 10 balanced classes.
+
+    Cached: the result is immutable (read-only arrays), and test suites and in-process
+    grids ask for it once per run.
+    """
     rng = np.random.default_rng(_SEED)
     prototypes = _prototypes(rng)
     y_train = _balanced_labels(rng, _TRAIN_PER_CLASS)
