@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", default="synthetic", help="synthetic, npz:PATH, cifar10")
     parser.add_argument("--seeds", type=int, default=2)
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--target-sparsity", type=float, default=0.95)
     parser.add_argument("--out", type=Path, default=Path("results/demo"))
     parser.add_argument("--device", default="auto")
