@@ -28,6 +28,7 @@ from benchmark.data import Dataset, load_dataset
 from benchmark.data.loader import DeviceLoader
 from benchmark.errors import UserError
 from benchmark.models import ARCHS, build_model
+from benchmark.pruning import GradualPruner
 from benchmark.schedule import lr_milestone_epochs, prune_plan
 from benchmark.sparsity import GradientSource, SparsityEngine
 
@@ -136,28 +137,12 @@ def train(
 
     data = load_dataset(config.dataset, data_dir)
     splits = carve_splits(data, config)
-    loader_args = dict(mean=data.mean, std=data.std, device=device)
-    train_loader = DeviceLoader(
-        *splits.train,
-        batch_size=config.batch_size,
-        augment=config.augment,
-        shuffle=True,
-        seed=config.seed,
-        **loader_args,
-    )
-    test_loader = DeviceLoader(
-        *splits.test, batch_size=EVAL_BATCH_SIZE, augment=False, seed=0, **loader_args
-    )
-    val_loader = (
-        DeviceLoader(*splits.val, batch_size=EVAL_BATCH_SIZE, augment=False, seed=0, **loader_args)
-        if splits.val
-        else None
-    )
+    train_loader, test_loader, val_loader = _loaders(config, data, splits, device)
 
     torch.manual_seed(config.seed)
-    image_shape = tuple(splits.train[0].shape[1:])  # H, W, C
-    model = build_model(config.arch, data.num_classes, config.width, in_channels=image_shape[2])
-    positions = flops.layer_geometry(model, (image_shape[2], image_shape[0], image_shape[1]))
+    height, width, channels = splits.train[0].shape[1:]
+    model = build_model(config.arch, data.num_classes, config.width, in_channels=channels)
+    positions = flops.layer_geometry(model, (channels, height, width))
     model = model.to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
@@ -165,9 +150,23 @@ def train(
     engine = SparsityEngine(model, config.keep_first_last_dense)
     mask_generator = torch.Generator().manual_seed(config.seed + _MASK_SEED_OFFSET)
     engine.init_random(config.init_density, mask_generator)
-    method = baselines.build(config.method, config.method_kwargs)
-    gradients = GradientSource(engine.params, config.grad_source, config.grad_ema_decay)
-
+    plan = prune_plan(
+        config.epochs * len(train_loader),
+        config.prune_start,
+        config.prune_end,
+        config.prune_steps,
+        engine.active_count(),
+        engine.n_prunable,
+        1.0 - config.target_sparsity,
+    )
+    pruner = GradualPruner(
+        engine,
+        baselines.build(config.method, config.method_kwargs),
+        config.method,
+        GradientSource(engine.params, config.grad_source, config.grad_ema_decay),
+        plan,
+        len(train_loader),
+    )
     optimizer = torch.optim.SGD(
         model.parameters(),
         lr=config.lr,
@@ -178,21 +177,6 @@ def train(
     lr_schedule = torch.optim.lr_scheduler.MultiStepLR(
         optimizer, lr_milestone_epochs(config.epochs, config.lr_milestones), config.lr_gamma
     )
-
-    iterations_per_epoch = len(train_loader)
-    total_iterations = config.epochs * iterations_per_epoch
-    plan = prune_plan(
-        total_iterations,
-        config.prune_start,
-        config.prune_end,
-        config.prune_steps,
-        engine.active_count(),
-        engine.n_prunable,
-        1.0 - config.target_sparsity,
-    )
-    pending = iter(plan)
-    next_step = next(pending, None)
-    schedule_log: list[dict[str, Any]] = []
 
     def forward_macs() -> int:
         return flops.inference_macs(positions, _nonzero_weights(model, engine))
@@ -215,24 +199,8 @@ def train(
             loss = F.cross_entropy(logits.float(), labels)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            gradients.observe()
-            if next_step is not None and iteration == next_step.iteration:
-                k = engine.active_count() - next_step.target_active
-                if k > 0:
-                    engine.prune(
-                        method, config.method, gradients.flat(), k, next_step.progress, optimizer
-                    )
-                    current_macs = forward_macs()
-                schedule_log.append(
-                    {
-                        "step": next_step.step,
-                        "iteration": iteration,
-                        "epoch": iteration / iterations_per_epoch,
-                        "pruned": max(k, 0),
-                        "density": engine.active_count() / engine.n_prunable,
-                    }
-                )
-                next_step = next(pending, None)
+            if pruner.after_backward(iteration, optimizer):
+                current_macs = forward_macs()
             engine.apply_to_gradients()
             optimizer.step()
             engine.apply_to_weights()
@@ -279,7 +247,7 @@ def train(
             **({"val_acc": final["val_acc"]} if "val_acc" in final else {}),
         },
         "history": history,
-        "prune_schedule": schedule_log,
+        "prune_schedule": pruner.log,
         "layers": engine.layer_densities(),
         "cost": {
             "wall_seconds": time.perf_counter() - started,
@@ -300,6 +268,30 @@ def train(
         "env": environment.describe(device),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+
+
+def _loaders(
+    config: RunConfig, data: Dataset, splits: Splits, device: torch.device
+) -> tuple[DeviceLoader, DeviceLoader, DeviceLoader | None]:
+    """Training batches (shuffled, augmented, seeded by the run) and unaugmented eval passes."""
+    common = dict(mean=data.mean, std=data.std, device=device)
+    train_loader = DeviceLoader(
+        *splits.train,
+        batch_size=config.batch_size,
+        augment=config.augment,
+        shuffle=True,
+        seed=config.seed,
+        **common,
+    )
+    test_loader = DeviceLoader(
+        *splits.test, batch_size=EVAL_BATCH_SIZE, augment=False, seed=0, **common
+    )
+    val_loader = (
+        DeviceLoader(*splits.val, batch_size=EVAL_BATCH_SIZE, augment=False, seed=0, **common)
+        if splits.val
+        else None
+    )
+    return train_loader, test_loader, val_loader
 
 
 def _nonzero_weights(model: nn.Module, engine: SparsityEngine) -> dict[str, int]:

@@ -1,0 +1,57 @@
+"""The pruning controller: at the planned iterations, ask the method what to remove.
+
+It sits between the training loop and the sparsity engine so that the loop only says
+"a backward pass just finished" and never deals with plans, counts or gradient sources.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from baselines import PruningMethod
+from benchmark.schedule import PruneStep
+from benchmark.sparsity import GradientSource, SparsityEngine
+
+
+class GradualPruner:
+    def __init__(
+        self,
+        engine: SparsityEngine,
+        method: PruningMethod,
+        method_name: str,
+        gradients: GradientSource,
+        plan: list[PruneStep],
+        iterations_per_epoch: int,
+    ) -> None:
+        self.engine = engine
+        self.method = method
+        self.method_name = method_name
+        self.gradients = gradients
+        self.iterations_per_epoch = iterations_per_epoch
+        self._pending = iter(plan)
+        self._next = next(self._pending, None)
+        self.log: list[dict[str, Any]] = []  # the schedule as it actually happened
+
+    def after_backward(self, iteration: int, optimizer: torch.optim.Optimizer) -> bool:
+        """Prune if `iteration` is a planned step; True when the masks changed."""
+        self.gradients.observe()
+        step = self._next
+        if step is None or iteration != step.iteration:
+            return False
+        k = self.engine.active_count() - step.target_active
+        if k > 0:
+            grad = self.gradients.flat()
+            self.engine.prune(self.method, self.method_name, grad, k, step.progress, optimizer)
+        self.log.append(
+            {
+                "step": step.step,
+                "iteration": iteration,
+                "epoch": iteration / self.iterations_per_epoch,
+                "pruned": max(k, 0),
+                "density": self.engine.active_count() / self.engine.n_prunable,
+            }
+        )
+        self._next = next(self._pending, None)
+        return k > 0
