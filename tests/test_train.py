@@ -157,3 +157,9 @@ def test_divergence_is_reported_not_hidden(tiny):
         result["history"][-1]["train_loss"]
     )
     json.dumps(result, allow_nan=False)
+
+
+def test_bf16_autocast_keeps_masks_exact(tiny):
+    result = train(tiny.replace(precision="bf16"))
+    assert result["status"] == "completed"
+    assert_exact_sparsity(result, 0.9)

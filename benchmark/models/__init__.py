@@ -37,4 +37,17 @@ def build_model(arch: str, num_classes: int, width: float = 1.0, in_channels: in
     def scale(channels: int) -> int:
         return max(1, round(channels * width))
 
-    return _BUILDERS[arch](num_classes, in_channels, scale)
+    model = _BUILDERS[arch](num_classes, in_channels, scale)
+    _init_weights(model)
+    return model
+
+
+def _init_weights(model: nn.Module) -> None:
+    """torchvision's ResNet/VGG initialisation (Kaiming fan-out for convs, BN at identity);
+    Linear layers keep PyTorch's default, which they drew when they were built."""
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(module, nn.BatchNorm2d):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
