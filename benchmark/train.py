@@ -30,7 +30,7 @@ from benchmark.errors import UserError
 from benchmark.models import ARCHS, build_model
 from benchmark.pruning import GradualPruner
 from benchmark.schedule import lr_milestone_epochs, prune_plan
-from benchmark.sparsity import GradientSource, SparsityEngine
+from benchmark.sparsity import GradientSource, SparsityEngine, prunable_layers
 
 SCHEMA = "fggp-bench/run/1"
 DEFAULT_DATA_DIR = environment.REPO_ROOT / "data"
@@ -302,10 +302,10 @@ def _nonzero_weights(model: nn.Module, engine: SparsityEngine) -> dict[str, int]
 
 
 def _all_weights(model: nn.Module) -> dict[str, int]:
+    """Weights per Conv2d/Linear module: the dense model's MAC weights."""
     return {
-        name: module.weight.numel()
-        for name, module in model.named_modules()
-        if isinstance(module, nn.Conv2d | nn.Linear)
+        name.removesuffix(".weight"): param.numel()
+        for name, param in prunable_layers(model, keep_first_last_dense=False)
     }
 
 
