@@ -30,14 +30,14 @@ class GradualPruner:
         self.method_name = method_name
         self.gradients = gradients
         self.iterations_per_epoch = iterations_per_epoch
-        self._pending = iter(plan)
-        self._next = next(self._pending, None)
+        self.plan = plan
+        self._index = 0  # the next step of the plan
         self.log: list[dict[str, Any]] = []  # the schedule as it actually happened
 
     def after_backward(self, iteration: int, optimizer: torch.optim.Optimizer) -> bool:
         """Prune if `iteration` is a planned step; True when the masks changed."""
         self.gradients.observe()
-        step = self._next
+        step = self.plan[self._index] if self._index < len(self.plan) else None
         if step is None or iteration != step.iteration:
             return False
         k = self.engine.active_count() - step.target_active
@@ -53,5 +53,11 @@ class GradualPruner:
                 "density": self.engine.active_count() / self.engine.n_prunable,
             }
         )
-        self._next = next(self._pending, None)
+        self._index += 1
         return k > 0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"index": self._index, "log": self.log}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._index, self.log = state["index"], state["log"]

@@ -23,6 +23,7 @@ from torch import nn
 
 import baselines
 from benchmark import environment, flops
+from benchmark.atomic import atomic_path
 from benchmark.config import RunConfig, validate
 from benchmark.data import Dataset, load_dataset
 from benchmark.data.loader import DeviceLoader
@@ -116,14 +117,215 @@ def peak_memory_bytes(device: torch.device) -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
+class TrainingRun:
+    """The state of one run between epochs: what a checkpoint saves and restores.
+
+    Everything random is fixed before the first epoch (initial weights, initial mask)
+    or drawn per epoch from (seed, epoch) (batches, augmentation), so a run restored at
+    an epoch boundary continues exactly as if it had never stopped.
+    """
+
+    def __init__(self, config: RunConfig, device: torch.device, data_dir: Path) -> None:
+        self.config = config
+        self.device = device
+        self.data = load_dataset(config.dataset, data_dir)
+        self.splits = carve_splits(self.data, config)
+        self.train_loader, self.test_loader, self.val_loader = _loaders(
+            config, self.data, self.splits, device
+        )
+
+        torch.manual_seed(config.seed)
+        height, width, channels = self.splits.train[0].shape[1:]
+        model = build_model(config.arch, self.data.num_classes, config.width, channels)
+        self.positions = flops.layer_geometry(model, (channels, height, width))
+        self.model = model.to(device)
+        if device.type == "cuda":
+            self.model = self.model.to(memory_format=torch.channels_last)
+
+        self.engine = SparsityEngine(self.model, config.keep_first_last_dense)
+        mask_generator = torch.Generator().manual_seed(config.seed + _MASK_SEED_OFFSET)
+        self.engine.init_random(config.init_density, mask_generator)
+        plan = prune_plan(
+            config.epochs * len(self.train_loader),
+            config.prune_start,
+            config.prune_end,
+            config.prune_steps,
+            self.engine.active_count(),
+            self.engine.n_prunable,
+            1.0 - config.target_sparsity,
+        )
+        self.gradients = GradientSource(
+            self.engine.params, config.grad_source, config.grad_ema_decay
+        )
+        self.pruner = GradualPruner(
+            self.engine,
+            baselines.build(config.method, config.method_kwargs),
+            config.method,
+            self.gradients,
+            plan,
+            len(self.train_loader),
+        )
+        self.optimizer = torch.optim.SGD(
+            self.model.parameters(),
+            lr=config.lr,
+            momentum=config.momentum,
+            nesterov=config.nesterov and config.momentum > 0,
+            weight_decay=config.weight_decay,
+        )
+        self.lr_schedule = torch.optim.lr_scheduler.MultiStepLR(
+            self.optimizer,
+            lr_milestone_epochs(config.epochs, config.lr_milestones),
+            config.lr_gamma,
+        )
+        self.dense_macs = flops.inference_macs(self.positions, _all_weights(self.model))
+        self.current_macs = self._forward_macs()
+        self.train_macs = 0
+        self.history: list[dict[str, Any]] = []
+        self.iteration = 0
+        self.elapsed = 0.0  # seconds spent in earlier sessions of this run
+
+    @property
+    def epochs_done(self) -> int:
+        return len(self.history)
+
+    @property
+    def diverged(self) -> bool:
+        return bool(self.history) and self.history[-1]["train_loss"] is None
+
+    def _forward_macs(self) -> int:
+        return flops.inference_macs(self.positions, _nonzero_weights(self.model, self.engine))
+
+    def train_epoch(self) -> dict[str, Any]:
+        config, device = self.config, self.device
+        epoch_start = time.perf_counter()
+        lr = self.optimizer.param_groups[0]["lr"]
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        seen = 0
+        self.model.train()
+        for images, labels in self.train_loader.epoch(self.epochs_done):
+            with autocast(device, config.precision):
+                logits = self.model(images)
+            loss = F.cross_entropy(logits.float(), labels)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if self.pruner.after_backward(self.iteration, self.optimizer):
+                self.current_macs = self._forward_macs()
+            self.engine.apply_to_gradients()
+            self.optimizer.step()
+            self.engine.apply_to_weights()
+            loss_sum += loss.detach().double() * len(labels)
+            seen += len(labels)
+            self.train_macs += 3 * self.current_macs * len(labels)
+            self.iteration += 1
+        self.lr_schedule.step()
+        test_acc, test_loss = evaluate(self.model, self.test_loader, config.precision)
+        record = {
+            "epoch": self.epochs_done + 1,
+            "train_loss": _finite_or_none(float(loss_sum) / seen),
+            "test_acc": test_acc,
+            "test_loss": _finite_or_none(test_loss),
+            "sparsity": self.engine.measured_sparsity(),
+            "lr": lr,
+            "seconds": time.perf_counter() - epoch_start,
+        }
+        if self.val_loader is not None:
+            record["val_acc"], val_loss = evaluate(self.model, self.val_loader, config.precision)
+            record["val_loss"] = _finite_or_none(val_loss)
+        self.history.append(record)
+        return record
+
+    # --- checkpoints: plain tensors and Python values, loadable with weights_only=True --
+    def state_dict(self, elapsed: float) -> dict[str, Any]:
+        return {
+            "run_id": self.config.run_id(),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "lr_schedule": self.lr_schedule.state_dict(),
+            "masks": [mask.cpu() for mask in self.engine.masks],
+            "gradient_averages": self.gradients.averages,
+            "pruner": self.pruner.state_dict(),
+            "history": self.history,
+            "iteration": self.iteration,
+            "train_macs": self.train_macs,
+            "elapsed": elapsed,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if state["run_id"] != self.config.run_id():
+            raise ValueError(f"checkpoint of run {state['run_id']}, not {self.config.run_id()}")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.lr_schedule.load_state_dict(state["lr_schedule"])
+        self.engine.masks = [mask.to(self.device) for mask in state["masks"]]
+        self.engine.apply_to_weights()
+        averages = state["gradient_averages"]
+        self.gradients.averages = (
+            None if averages is None else [a.to(self.device) for a in averages]
+        )
+        self.pruner.load_state_dict(state["pruner"])
+        self.history = state["history"]
+        self.iteration = state["iteration"]
+        self.train_macs = state["train_macs"]
+        self.elapsed = state["elapsed"]
+        self.current_macs = self._forward_macs()
+
+    def result(self, wall_seconds: float) -> dict[str, Any]:
+        config, engine, splits = self.config, self.engine, self.splits
+        final = self.history[-1]
+        best = max(self.history, key=lambda r: r["test_acc"])
+        return {
+            "schema": SCHEMA,
+            "run_id": config.run_id(),
+            "status": "diverged" if self.diverged else "completed",
+            "config": config.to_dict(),
+            "final": {
+                "test_acc": final["test_acc"],
+                "test_loss": final["test_loss"],
+                "sparsity": engine.measured_sparsity(),
+                "mask_sparsity": 1.0 - engine.active_count() / engine.n_prunable,
+                "best_test_acc": best["test_acc"],
+                "best_epoch": best["epoch"],
+                **({"val_acc": final["val_acc"]} if "val_acc" in final else {}),
+            },
+            "history": self.history,
+            "prune_schedule": self.pruner.log,
+            "layers": engine.layer_densities(),
+            "cost": {
+                "wall_seconds": wall_seconds,
+                "train_flops": self.train_macs,
+                "dense_train_flops": 3 * self.dense_macs * config.epochs * len(splits.train[0]),
+                "inference_flops": self.current_macs,
+                "dense_inference_flops": self.dense_macs,
+                "peak_memory_bytes": peak_memory_bytes(self.device),
+            },
+            "data": {
+                "name": self.data.name,
+                "fingerprint": self.data.fingerprint,
+                "num_classes": self.data.num_classes,
+                "n_train": len(splits.train[0]),
+                "n_val": len(splits.val[0]) if splits.val else 0,
+                "n_test": len(splits.test[0]),
+            },
+            "env": environment.describe(self.device),
+            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+
+
 def train(
     config: RunConfig,
     *,
     device: torch.device | str = "cpu",
     data_dir: Path = DEFAULT_DATA_DIR,
     log: Log | None = None,
+    checkpoint: Path | None = None,
+    checkpoint_every: int = 5,
 ) -> dict[str, Any]:
-    """Run one configuration end to end and return its result record (see docs/results.md)."""
+    """Run one configuration end to end and return its result record (see docs/results.md).
+
+    With `checkpoint`, the run's state is saved there atomically every `checkpoint_every`
+    epochs, a run that finds a checkpoint of itself continues from it, and the file is
+    removed once the run ends.
+    """
     config = prepare(config)
     device = torch.device(device)
     log = log or (lambda _line: None)
@@ -135,139 +337,40 @@ def train(
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
 
-    data = load_dataset(config.dataset, data_dir)
-    splits = carve_splits(data, config)
-    train_loader, test_loader, val_loader = _loaders(config, data, splits, device)
+    run = TrainingRun(config, device, data_dir)
+    if checkpoint is not None and checkpoint.exists():
+        run.load_state_dict(load_checkpoint(checkpoint))
+        log(f"resumed from {checkpoint} after epoch {run.epochs_done}")
+    while run.epochs_done < config.epochs and not run.diverged:
+        log(_format_epoch(run.train_epoch(), config.epochs))
+        if run.diverged:
+            log(f"training diverged at epoch {run.epochs_done} (non-finite loss); stopping")
+        elif checkpoint is not None and _due(run.epochs_done, checkpoint_every, config.epochs):
+            save_checkpoint(checkpoint, run.state_dict(run.elapsed + time.perf_counter() - started))
+    result = run.result(run.elapsed + time.perf_counter() - started)
+    if checkpoint is not None:
+        checkpoint.unlink(missing_ok=True)
+    return result
 
-    torch.manual_seed(config.seed)
-    height, width, channels = splits.train[0].shape[1:]
-    model = build_model(config.arch, data.num_classes, config.width, in_channels=channels)
-    positions = flops.layer_geometry(model, (channels, height, width))
-    model = model.to(device)
-    if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
 
-    engine = SparsityEngine(model, config.keep_first_last_dense)
-    mask_generator = torch.Generator().manual_seed(config.seed + _MASK_SEED_OFFSET)
-    engine.init_random(config.init_density, mask_generator)
-    plan = prune_plan(
-        config.epochs * len(train_loader),
-        config.prune_start,
-        config.prune_end,
-        config.prune_steps,
-        engine.active_count(),
-        engine.n_prunable,
-        1.0 - config.target_sparsity,
-    )
-    pruner = GradualPruner(
-        engine,
-        baselines.build(config.method, config.method_kwargs),
-        config.method,
-        GradientSource(engine.params, config.grad_source, config.grad_ema_decay),
-        plan,
-        len(train_loader),
-    )
-    optimizer = torch.optim.SGD(
-        model.parameters(),
-        lr=config.lr,
-        momentum=config.momentum,
-        nesterov=config.nesterov and config.momentum > 0,
-        weight_decay=config.weight_decay,
-    )
-    lr_schedule = torch.optim.lr_scheduler.MultiStepLR(
-        optimizer, lr_milestone_epochs(config.epochs, config.lr_milestones), config.lr_gamma
-    )
+def _due(epochs_done: int, every: int, epochs: int) -> bool:
+    """A checkpoint every `every` epochs, but none after the last: the result replaces it."""
+    return epochs_done % every == 0 and epochs_done < epochs
 
-    def forward_macs() -> int:
-        return flops.inference_macs(positions, _nonzero_weights(model, engine))
 
-    dense_macs = flops.inference_macs(positions, _all_weights(model))
-    current_macs = forward_macs()
-    train_macs = 0
-    history: list[dict[str, Any]] = []
-    status = "completed"
-    iteration = 0
-    model.train()
-    for epoch in range(config.epochs):
-        epoch_start = time.perf_counter()
-        lr = optimizer.param_groups[0]["lr"]
-        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-        seen = 0
-        for images, labels in train_loader.epoch(epoch):
-            with autocast(device, config.precision):
-                logits = model(images)
-            loss = F.cross_entropy(logits.float(), labels)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if pruner.after_backward(iteration, optimizer):
-                current_macs = forward_macs()
-            engine.apply_to_gradients()
-            optimizer.step()
-            engine.apply_to_weights()
-            loss_sum += loss.detach().double() * len(labels)
-            seen += len(labels)
-            train_macs += 3 * current_macs * len(labels)
-            iteration += 1
-        lr_schedule.step()
-        train_loss = float(loss_sum) / seen
-        test_acc, test_loss = evaluate(model, test_loader, config.precision)
-        record = {
-            "epoch": epoch + 1,
-            "train_loss": _finite_or_none(train_loss),
-            "test_acc": test_acc,
-            "test_loss": _finite_or_none(test_loss),
-            "sparsity": engine.measured_sparsity(),
-            "lr": lr,
-            "seconds": time.perf_counter() - epoch_start,
-        }
-        if val_loader is not None:
-            record["val_acc"], val_loss = evaluate(model, val_loader, config.precision)
-            record["val_loss"] = _finite_or_none(val_loss)
-        history.append(record)
-        log(_format_epoch(record, config.epochs))
-        if not math.isfinite(train_loss):
-            status = "diverged"
-            log(f"training diverged at epoch {epoch + 1} (non-finite loss); stopping")
-            break
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
 
-    final = history[-1]
-    best = max(history, key=lambda r: r["test_acc"])
-    return {
-        "schema": SCHEMA,
-        "run_id": config.run_id(),
-        "status": status,
-        "config": config.to_dict(),
-        "final": {
-            "test_acc": final["test_acc"],
-            "test_loss": final["test_loss"],
-            "sparsity": engine.measured_sparsity(),
-            "mask_sparsity": 1.0 - engine.active_count() / engine.n_prunable,
-            "best_test_acc": best["test_acc"],
-            "best_epoch": best["epoch"],
-            **({"val_acc": final["val_acc"]} if "val_acc" in final else {}),
-        },
-        "history": history,
-        "prune_schedule": pruner.log,
-        "layers": engine.layer_densities(),
-        "cost": {
-            "wall_seconds": time.perf_counter() - started,
-            "train_flops": train_macs,
-            "dense_train_flops": 3 * dense_macs * config.epochs * len(splits.train[0]),
-            "inference_flops": current_macs,
-            "dense_inference_flops": dense_macs,
-            "peak_memory_bytes": peak_memory_bytes(device),
-        },
-        "data": {
-            "name": data.name,
-            "fingerprint": data.fingerprint,
-            "num_classes": data.num_classes,
-            "n_train": len(splits.train[0]),
-            "n_val": len(splits.val[0]) if splits.val else 0,
-            "n_test": len(splits.test[0]),
-        },
-        "env": environment.describe(device),
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """Checkpoints hold only tensors and plain values, so the safe loader reads them."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # a truncated or foreign file: say which, do not crash
+        raise UserError(
+            f"cannot read checkpoint {path}: {error}; delete it to restart the run"
+        ) from None
 
 
 def _loaders(

@@ -8,6 +8,7 @@ import math
 import pytest
 
 from benchmark import flops
+from benchmark.errors import UserError
 from benchmark.models import build_model
 from benchmark.train import SCHEMA, train
 from tests.support import assert_exact_sparsity
@@ -163,3 +164,35 @@ def test_bf16_autocast_keeps_masks_exact(tiny):
     result = train(tiny.replace(precision="bf16"))
     assert result["status"] == "completed"
     assert_exact_sparsity(result, 0.9)
+
+
+class Crash(Exception):
+    pass
+
+
+def test_a_run_resumed_from_its_checkpoint_ends_as_if_never_stopped(tiny, tmp_path):
+    config = tiny.replace(
+        epochs=4, prune_start=0.0, prune_end=0.75, init_density=0.5, grad_source="ema"
+    )
+    uninterrupted = train(config)
+    checkpoint = tmp_path / "run.ckpt"
+
+    def crash_in_epoch_3(line: str) -> None:
+        if line.startswith("epoch    3/4"):
+            raise Crash  # after epoch 3's record, before its checkpoint: epoch 2's is on disk
+
+    with pytest.raises(Crash):
+        train(config, checkpoint=checkpoint, checkpoint_every=1, log=crash_in_epoch_3)
+    assert checkpoint.exists()
+    lines: list[str] = []
+    resumed = train(config, checkpoint=checkpoint, checkpoint_every=1, log=lines.append)
+    assert lines[0].startswith(f"resumed from {checkpoint} after epoch 2")
+    assert without_timings(resumed) == without_timings(uninterrupted)
+    assert not checkpoint.exists()
+
+
+def test_a_foreign_or_damaged_checkpoint_is_a_clear_error(tiny, tmp_path):
+    checkpoint = tmp_path / "run.ckpt"
+    checkpoint.write_bytes(b"not a checkpoint")
+    with pytest.raises(UserError, match="cannot read checkpoint"):
+        train(tiny, checkpoint=checkpoint)

@@ -1,0 +1,188 @@
+"""Presets: a TOML description of a grid of runs, expanded into run configurations.
+
+A preset names a base configuration (any `RunConfig` field), grid axes (any field with a
+list of values), the methods (each with parameters, where a list of values is an axis
+too), a number of seeds and whether to add the dense upper bound. Expansion is the
+cartesian product; the dense baseline is added once per combination of the axes that
+are not about pruning (target sparsity and initial density), per seed.
+
+    description = "..."
+    seeds = 3
+    dense = true
+    [base]                       # RunConfig fields shared by every run
+    dataset = "cifar10"
+    [grid]                       # RunConfig fields to vary
+    arch = ["vgg19", "resnet50"]
+    target_sparsity = [0.90, 0.95, 0.98]
+    [[method]]
+    name = "fggp"
+    [[method]]
+    name = "hybrid"
+    params = { order = ["gradient_first", "magnitude_first"], rate = [0.25, 0.5] }
+    [arch.resnet50]              # per-architecture overrides of [base]
+    width = 0.5
+"""
+
+from __future__ import annotations
+
+import itertools
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmark.config import FIELD_NAMES, RunConfig, config_from_dict
+from benchmark.errors import UserError
+from benchmark.train import prepare
+
+PRESET_DIR = Path(__file__).resolve().parents[1] / "presets"
+PRUNING_AXES = ("target_sparsity", "init_density")
+_PRESET_KEYS = {"description", "seeds", "dense", "base", "grid", "method", "arch"}
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    name: str
+    params: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    description: str
+    base: Mapping[str, Any]
+    grid: Mapping[str, tuple[Any, ...]]
+    methods: tuple[MethodSpec, ...]
+    seeds: int
+    dense: bool
+    arch_overrides: Mapping[str, Mapping[str, Any]]
+
+
+def available_presets() -> list[str]:
+    return sorted(path.stem for path in PRESET_DIR.glob("*.toml"))
+
+
+def load_preset(name_or_path: str) -> Preset:
+    """A built-in preset by name, or a user's TOML file by path."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = PRESET_DIR / f"{name_or_path}.toml"
+        if not path.exists():
+            raise UserError(
+                f"unknown preset {name_or_path!r}; choose from: {', '.join(available_presets())} "
+                "or give a path to a .toml file"
+            )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"preset file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"cannot read preset {path}: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise UserError(f"preset {path} is not valid TOML: {error}") from None
+    return _parse(path.stem, data, path)
+
+
+def _parse(name: str, data: dict[str, Any], path: Path) -> Preset:
+    unknown = sorted(set(data) - _PRESET_KEYS)
+    if unknown:
+        raise UserError(f"preset {path}: unknown key(s) {', '.join(unknown)}")
+    base = _fields(data.get("base", {}), f"preset {path} [base]")
+    grid = _fields(data.get("grid", {}), f"preset {path} [grid]")
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise UserError(f"preset {path} [grid] {key}: expected a non-empty list")
+    methods = data.get("method", [])
+    if not isinstance(methods, list) or not methods:
+        raise UserError(f"preset {path}: needs at least one [[method]] table")
+    arch_overrides = {
+        arch: _fields(values, f"preset {path} [arch.{arch}]")
+        for arch, values in data.get("arch", {}).items()
+    }
+    seeds = data.get("seeds", 1)
+    if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
+        raise UserError(f"preset {path}: seeds must be a positive integer")
+    return Preset(
+        name=name,
+        description=str(data.get("description", "")),
+        base=base,
+        grid={key: tuple(values) for key, values in grid.items()},
+        methods=tuple(spec for entry in methods for spec in _method_specs(entry, path)),
+        seeds=seeds,
+        dense=bool(data.get("dense", False)),
+        arch_overrides=arch_overrides,
+    )
+
+
+def _fields(table: Any, where: str) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise UserError(f"{where}: expected a table")
+    unknown = sorted(set(table) - set(FIELD_NAMES))
+    if unknown:
+        raise UserError(f"{where}: unknown run field(s) {', '.join(unknown)}")
+    for reserved in ("seed", "method", "method_params"):
+        if reserved in table:
+            raise UserError(f"{where}: {reserved!r} is set by the preset's seeds/[[method]] keys")
+    return dict(table)
+
+
+def _method_specs(entry: Any, path: Path) -> list[MethodSpec]:
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+        raise UserError(f"preset {path}: each [[method]] needs a name")
+    params = entry.get("params", {})
+    if not isinstance(params, dict) or set(entry) - {"name", "params"}:
+        raise UserError(f"preset {path}: [[method]] {entry['name']!r} takes only name and params")
+    axes = {k: v if isinstance(v, list) else [v] for k, v in params.items()}
+    return [
+        MethodSpec(entry["name"], tuple(sorted(zip(axes, values, strict=True))))
+        for values in itertools.product(*axes.values())
+    ]
+
+
+def expand(
+    preset: Preset, seeds: int | None = None, overrides: Mapping[str, Any] | None = None
+) -> list[RunConfig]:
+    """Every run of the preset, validated, in a stable order (seed-major within settings)."""
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - set(FIELD_NAMES))
+    if unknown:
+        raise UserError(f"unknown run field(s) to override: {', '.join(unknown)}")
+    grid = {k: v for k, v in preset.grid.items() if k not in overrides}
+    axes = list(grid)
+    n_seeds = preset.seeds if seeds is None else seeds
+    if n_seeds < 1:
+        raise UserError("--seeds must be at least 1")
+    configs: list[RunConfig] = []
+    seen: set[str] = set()
+
+    def add(values: dict[str, Any]) -> None:
+        arch = values.get("arch", RunConfig().arch)
+        # Overrides beat the preset; the grid point beats overrides only where it must
+        # (seed, method, and the dense baseline's zero sparsity).
+        fields = {**preset.base, **preset.arch_overrides.get(arch, {}), **overrides, **values}
+        config = prepare(config_from_dict(fields))
+        if config.run_id() not in seen:
+            seen.add(config.run_id())
+            configs.append(config)
+
+    for combination in itertools.product(*grid.values()):
+        point = dict(zip(axes, combination, strict=True))
+        for method in preset.methods:
+            for seed in range(n_seeds):
+                add({**point, "method": method.name, "method_params": method.params, "seed": seed})
+    if preset.dense:
+        dense_axes = [axis for axis in axes if axis not in PRUNING_AXES]
+        for combination in itertools.product(*(grid[axis] for axis in dense_axes)):
+            point = dict(zip(dense_axes, combination, strict=True))
+            for seed in range(n_seeds):
+                add(
+                    {
+                        **point,
+                        "method": "dense",
+                        "target_sparsity": 0.0,
+                        "init_density": 1.0,
+                        "seed": seed,
+                    }
+                )
+    return configs
