@@ -1,10 +1,12 @@
-"""Demo grid: every pruning method on the embedded synthetic data, a few seeds, one table.
+"""One command from preset to results: plan the grid, run what is missing, summarise.
 
-    python3 tools/in_env.py python run_all.py
+    python3 tools/in_env.py python run_all.py                 # the smoke preset, synthetic data
+    python run_all.py --preset paper --workers 4               # the paper's grid (CIFAR-10)
+    python run_all.py --preset tiny --dry-run                  # what would run, and its cost
 
-This is the small, honest stand-in for the full orchestrator (presets, resumable run
-store, parallel and Slurm execution, report) that the grid issue builds: it already
-skips runs whose result file exists, so an interrupted demo resumes where it stopped.
+Results go to results/<preset>/ (one JSON per run, named by its configuration hash).
+Re-running the same command skips finished runs and redoes missing or failed ones; an
+interrupted run resumes from its last checkpoint.
 """
 
 from __future__ import annotations
@@ -13,83 +15,199 @@ import argparse
 import statistics
 import sys
 import time
+import tomllib
+from collections import defaultdict
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import Any
 
-import torch
-
-from benchmark.atomic import write_json_atomic
-from benchmark.config import RunConfig
+from benchmark.config import RunConfig, config_from_dict
 from benchmark.errors import UserError
-from benchmark.results import load_result
-from benchmark.run import ensure_writable, resolve_device
-from benchmark.train import prepare, train
+from benchmark.grid.execute import Outcome, device_slots, run_local
+from benchmark.grid.presets import available_presets, expand, load_preset
+from benchmark.grid.store import FAILED, RunStore
+from benchmark.run import ensure_writable
 
-METHODS = ("fggp", "magnitude", "gradient", "annealed_hybrid")
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Run a preset's grid of pruning runs (resumable) and summarise it.",
+        epilog=f"built-in presets: {', '.join(available_presets())}",
+    )
+    parser.add_argument("--preset", default="smoke", help="preset name or path to a .toml file")
+    parser.add_argument("--dataset", help="override the preset's dataset (e.g. npz:PATH)")
+    parser.add_argument("--seeds", type=int, help="number of seeds (default: the preset's)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override any run field for every run, e.g. --set epochs=20 (repeatable)",
+    )
+    parser.add_argument("--out", type=Path, help="results folder (default results/<preset>)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="worker processes (default: one per GPU x runs-per-gpu, else 1)",
+    )
+    parser.add_argument("--runs-per-gpu", type=int, default=1)
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan, run nothing")
+    parser.add_argument("--force", action="store_true", help="redo every run")
+    parser.add_argument("--retry-failed", action="store_true", help="redo only failed runs")
+    parser.add_argument("--report-only", action="store_true", help="summarise existing results")
+    return parser.parse_args(argv)
 
 
-def demo_grid(dataset: str, seeds: int, epochs: int, target: float) -> list[RunConfig]:
-    base = RunConfig(arch="vgg19", width=0.125, dataset=dataset, epochs=epochs, batch_size=128)
-    configs = []
-    for seed in range(seeds):
-        configs.append(base.replace(method="dense", target_sparsity=0.0, seed=seed))
-        configs += [base.replace(method=m, target_sparsity=target, seed=seed) for m in METHODS]
-    return [prepare(c) for c in configs]
+def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for item in args.set:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise UserError(f"--set expects FIELD=VALUE, got {item!r}")
+        try:
+            overrides[key.strip()] = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            overrides[key.strip()] = raw
+    if args.dataset:
+        overrides["dataset"] = args.dataset
+    return overrides
+
+
+def plan(args: argparse.Namespace) -> tuple[str, list[RunConfig], RunStore]:
+    preset = load_preset(args.preset)
+    configs = expand(preset, seeds=args.seeds, overrides=overrides_from(args))
+    return preset.name, configs, RunStore(args.out or Path("results") / preset.name)
+
+
+def select_todo(configs: list[RunConfig], store: RunStore, args: argparse.Namespace) -> list:
+    if args.force:
+        return list(configs)
+    statuses = {c.run_id(): store.status(c.run_id()) for c in configs}
+    if args.retry_failed:
+        return [c for c in configs if statuses[c.run_id()] in FAILED]
+    return [c for c in configs if statuses[c.run_id()] != "completed"]
+
+
+def print_plan(configs: list[RunConfig], store: RunStore, todo: list[RunConfig]) -> None:
+    counts: dict[str, int] = defaultdict(int)
+    for config in configs:
+        counts[store.status(config.run_id())] += 1
+    states = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+    epochs = sum(c.epochs for c in todo)
+    print(f"grid: {len(configs)} runs ({states}); to run now: {len(todo)} runs, {epochs} epochs")
+    seconds_per_epoch = _measured_seconds_per_epoch(store.completed(configs))
+    known = [
+        seconds_per_epoch[_shape(c)] * c.epochs for c in todo if _shape(c) in seconds_per_epoch
+    ]
+    if known:
+        print(
+            f"estimated time: {sum(known) / 60:.1f} min for the {len(known)} runs whose "
+            "architecture already has finished runs here (one worker)"
+        )
+
+
+def _shape(config: RunConfig) -> tuple:
+    return (config.arch, config.width, config.dataset, config.train_limit, config.batch_size)
+
+
+def _measured_seconds_per_epoch(results: list[dict]) -> dict[tuple, float]:
+    per_shape: dict[tuple, list[float]] = defaultdict(list)
+    for result in results:
+        config = config_from_dict(result["config"])
+        per_shape[_shape(config)].append(result["cost"]["wall_seconds"] / config.epochs)
+    return {shape: statistics.mean(values) for shape, values in per_shape.items()}
+
+
+class Progress:
+    """A line per finished run with a bar, failures and the time left."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done, self.failed = total, 0, 0
+        self.started = time.perf_counter()
+
+    def __call__(self, config: RunConfig, outcome: Outcome) -> None:
+        self.done += 1
+        self.failed += outcome.status != "completed"
+        elapsed = time.perf_counter() - self.started
+        left = elapsed / self.done * (self.total - self.done)
+        bar = "#" * round(20 * self.done / self.total)
+        what = (
+            f"{outcome.test_acc:6.2f}%"
+            if outcome.test_acc is not None
+            else f"{outcome.status}: {outcome.error or ''}"
+        )
+        print(
+            f"[{bar:<20}] {self.done}/{self.total} failed {self.failed} ETA {left / 60:4.1f} min | "
+            f"{config.method:<16} {config.arch} s={config.target_sparsity} "
+            f"d0={config.init_density} seed {config.seed}: {what} ({outcome.seconds:.0f}s)",
+            flush=True,
+        )
+
+
+def summarise(configs: list[RunConfig], store: RunStore) -> None:
+    """Mean final test accuracy per setting and method (the full report is `reports/`)."""
+    cells: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    failures = []
+    for config in configs:
+        record = store.read(config.run_id())
+        if record is None:
+            continue
+        if record["status"] != "completed":
+            failures.append((config, record))
+            continue
+        setting = (config.arch, config.init_density, config.target_sparsity)
+        cells[setting][config.method].append(record["final"]["test_acc"])
+    print(f"\n{'arch':<9} {'d0':>4} {'target':>6}  method: mean final test acc % (n)")
+    for (arch, init, target), methods in sorted(cells.items()):
+        ranked = sorted(methods.items(), key=lambda item: -statistics.mean(item[1]))
+        text = "  ".join(f"{m}: {statistics.mean(v):.2f} ({len(v)})" for m, v in ranked)
+        print(f"{arch:<9} {init:>4} {target:>6}  {text}")
+    for config, record in failures:
+        print(
+            f"FAILED {config.run_id()} {config.method} seed {config.seed}: "
+            f"{record.get('error', record['status'])} (log: {store.log_path(config.run_id())})"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", default="synthetic", help="synthetic, npz:PATH, cifar10")
-    parser.add_argument("--seeds", type=int, default=2)
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--target-sparsity", type=float, default=0.95)
-    parser.add_argument("--out", type=Path, default=Path("results/demo"))
-    parser.add_argument("--device", default="auto")
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
     try:
-        if args.seeds < 1 or args.epochs < 1:
-            raise UserError("--seeds and --epochs must be at least 1")
-        configs = demo_grid(args.dataset, args.seeds, args.epochs, args.target_sparsity)
-        device = resolve_device(args.device)
-        ensure_writable(args.out)
-        results = []
-        started = time.perf_counter()
-        for index, config in enumerate(configs, 1):
-            path = args.out / f"{config.run_id()}.json"
-            result = load_result(path)
-            state = "cached"
-            if result is None:
-                result = train(config, device=device)
-                write_json_atomic(path, result)
-                state = f"{result['cost']['wall_seconds']:.0f}s"
-            results.append(result)
-            print(
-                f"[{index}/{len(configs)}] {config.method:<16} seed {config.seed}  "
-                f"test {result['final']['test_acc']:6.2f}%  "
-                f"sparsity {result['final']['sparsity']:.4f}  ({state})",
-                flush=True,
-            )
+        preset_name, configs, store = plan(args)
+        if not args.force:
+            store.check_versions(configs)
+        todo = [] if args.report_only else select_todo(configs, store, args)
+        print_plan(configs, store, todo)
+        if args.dry_run:
+            return 0
+        if todo:
+            ensure_writable(store.root)
+            store.write_manifest(preset_name, configs, sys.argv)
+            slots = device_slots(args.device, args.workers, args.runs_per_gpu)
+            print(f"running {len(todo)} runs on {len(slots)} worker(s): {', '.join(slots)}")
+            run_local(todo, store, slots, Progress(len(todo)))
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: finished runs are kept; run again to resume", file=sys.stderr)
+        print(
+            "interrupted: finished runs are kept and running ones resume from their "
+            "checkpoints; run the same command again",
+            file=sys.stderr,
+        )
         return 130
-    print_table(results)
-    print(
-        f"\n{len(results)} runs in {time.perf_counter() - started:.0f}s on {device}; "
-        f"results in {args.out}/ (torch {torch.__version__})"
-    )
-    return 0
-
-
-def print_table(results: list[dict]) -> None:
-    by_method: dict[str, list[float]] = {}
-    for result in results:
-        by_method.setdefault(result["config"]["method"], []).append(result["final"]["test_acc"])
-    print(f"\n{'method':<16} {'n':>2} {'final test acc (mean ± std)':>28}")
-    for method, accs in sorted(by_method.items(), key=lambda item: -statistics.mean(item[1])):
-        spread = statistics.stdev(accs) if len(accs) > 1 else 0.0
-        print(f"{method:<16} {len(accs):>2} {statistics.mean(accs):>20.2f} ± {spread:.2f}")
+    except BrokenProcessPool:
+        print(
+            "error: a worker process died; finished runs are kept, run the same command "
+            "again to resume",
+            file=sys.stderr,
+        )
+        return 1
+    summarise(configs, store)
+    print(f"\nresults: {store.root}/runs/")
+    failed = [c for c in configs if store.status(c.run_id()) in FAILED]
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -34,6 +34,9 @@ from benchmark.schedule import lr_milestone_epochs, prune_plan
 from benchmark.sparsity import GradientSource, SparsityEngine, prunable_layers
 
 SCHEMA = "fggp-bench/run/1"
+# Bumped whenever a change to the harness can change a run's numbers: a grid refuses
+# to mix results of different versions (benchmark/grid/store.py).
+HARNESS_VERSION = 1
 DEFAULT_DATA_DIR = environment.REPO_ROOT / "data"
 EVAL_BATCH_SIZE = 1000
 # Seeds for the run's random streams are derived from the run seed with fixed offsets,
@@ -275,6 +278,7 @@ class TrainingRun:
         best = max(self.history, key=lambda r: r["test_acc"])
         return {
             "schema": SCHEMA,
+            "harness_version": HARNESS_VERSION,
             "run_id": config.run_id(),
             "status": "diverged" if self.diverged else "completed",
             "config": config.to_dict(),

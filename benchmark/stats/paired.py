@@ -91,7 +91,9 @@ def wilcoxon(differences: Sequence[float]) -> tuple[int, float | None, str | Non
     return n, float(stats.wilcoxon(nonzero).pvalue), None
 
 
-def mean_difference(differences: Sequence[float]) -> tuple[float | None, tuple[float, float] | None]:
+def mean_difference(
+    differences: Sequence[float],
+) -> tuple[float | None, tuple[float, float] | None]:
     """Mean difference with its 95% t-interval; no interval without a spread to scale it."""
     n = len(differences)
     if n == 0:

@@ -53,7 +53,9 @@ def rank_means(means: Mapping[str, float]) -> dict[str, float]:
 
 
 def setting_ranks(table: Table) -> dict[Setting, dict[str, float]]:
-    return {s: rank_means({m: c.mean for m, c in cells.items()}) for s, cells in table.cells.items()}
+    return {
+        s: rank_means({m: c.mean for m, c in cells.items()}) for s, cells in table.cells.items()
+    }
 
 
 def average_ranks(ranks: Mapping[Setting, Mapping[str, float]]) -> dict[str, AverageRank]:
@@ -90,8 +92,8 @@ def _friedman_note(
         return f"k={len(methods)} methods: Friedman needs at least 3 (see the paired tests)"
     if len(blocks) < 2:
         lacking = {m: sum(m not in c for c in cells.values()) for m in methods}
-        gaps = ", ".join(f"{m} lacks {n}" for m, n in lacking.items() if n)
-        return f"{len(blocks)} setting(s) with all {len(methods)} methods, need 2 ({gaps})"
+        gaps = "".join(f"; {m} lacks {n} setting(s)" for m, n in lacking.items() if n)
+        return f"{len(blocks)} setting(s) with all {len(methods)} methods, need 2{gaps}"
     return None
 
 

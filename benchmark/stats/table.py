@@ -139,8 +139,8 @@ def collect(
     configs, the form of `result["config"]`); `methods` keeps only those pruning-method
     labels in the cells (failures and missing runs are listed for every method).
     """
-    expected = list(expected) if expected is not None else None
-    keys = _Keys.of([r["config"] for r in results] + (expected or []))
+    grid = list(expected) if expected is not None else None
+    keys = _Keys.of([r["config"] for r in results] + (grid or []))
     accuracy: dict[tuple[Setting | Model, str], dict[int, float]] = {}
     failures: list[Failure] = []
     for result in results:
@@ -159,7 +159,7 @@ def collect(
         cells=_pruned_cells(accuracy, keep),
         dense={model: _cell(a) for (model, label), a in accuracy.items() if label == DENSE},
         failures=tuple(failures),
-        missing=None if expected is None else _missing(expected, keys, accuracy, failures),
+        missing=None if grid is None else _missing(grid, keys, accuracy, failures),
         provenance=_provenance(results),
     )
 
@@ -167,8 +167,9 @@ def collect(
 def mean_ci(values: Sequence[float]) -> tuple[tuple[float, float] | None, str | None]:
     """95% bootstrap CI of the mean, and a note whenever it is not a plain BCa interval.
 
-    BCa needs a jackknife with some spread, so it is used from n = 3 on, and the
-    percentile interval otherwise; a fresh fixed generator makes every call repeatable.
+    BCa estimates its bias and skew corrections from the data, which means nothing with
+    2 runs, so it is used from n = 3 on and the percentile interval below (or when BCa
+    degenerates); a fresh fixed generator makes every call repeatable.
     """
     n = len(values)
     if n < 2:
@@ -186,9 +187,13 @@ def mean_ci(values: Sequence[float]) -> tuple[tuple[float, float] | None, str | 
             )
         low, high = (float(x) for x in result.confidence_interval)
         if math.isfinite(low) and math.isfinite(high):
-            note = None if method == "BCa" else f"n={n}: percentile bootstrap (BCa degenerate)"
-            return (low, high), note
+            return (low, high), None if method == "BCa" else _percentile_note(n)
     raise AssertionError("a percentile bootstrap of finite, unequal values is finite")
+
+
+def _percentile_note(n: int) -> str:
+    why = "too few runs for BCa" if n < 3 else "BCa degenerate"
+    return f"n={n}: percentile bootstrap ({why}), an approximate interval"
 
 
 def _cell(accuracy: Mapping[int, float]) -> Cell:
@@ -257,6 +262,9 @@ def _provenance(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {
         "result_files": len(results),
         "statuses": dict(Counter(str(r.get("status")) for r in results)),
+        "harness_versions": sorted(
+            {str(r["harness_version"]) for r in results if "harness_version" in r}
+        ),
         "git_commits": distinct("git_commit"),
         "dirty_trees": sum(str(env.get("git_commit", "")).endswith("-dirty") for env in envs),
         "torch": distinct("torch"),

@@ -1,0 +1,179 @@
+"""The grid: preset expansion, the run store, skipping finished runs, isolating failures."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import run_all
+from benchmark.config import RunConfig
+from benchmark.errors import UserError
+from benchmark.grid.presets import available_presets, expand, load_preset
+from benchmark.grid.store import RunStore
+
+EXPECTED_COUNTS = {
+    # 2 archs x 3 sparsities x 2 inits x 4 methods x 3 seeds + 2 archs x 3 seeds dense
+    "paper": 2 * 3 * 2 * 4 * 3 + 2 * 3,
+    # 2 orders x 3 rates (fixed) + 2 orders x 3 final rates (linear), x 3 seeds
+    "ablation": (2 * 3 + 2 * 3) * 3,
+    "smoke": 2 * 3 * 2 * 4 * 2 + 2 * 2,
+    "tiny": 2 * 4 * 2 + 2,
+}
+
+
+def test_every_preset_expands_to_its_count():
+    assert set(available_presets()) == set(EXPECTED_COUNTS)
+    for name, count in EXPECTED_COUNTS.items():
+        configs = expand(load_preset(name))
+        assert len(configs) == count, name
+        assert len({c.run_id() for c in configs}) == count
+
+
+def test_paper_grid_matches_the_paper():
+    configs = expand(load_preset("paper"))
+    pruned = [c for c in configs if c.method != "dense"]
+    assert {c.arch for c in configs} == {"vgg19", "resnet50"}
+    assert {c.target_sparsity for c in pruned} == {0.90, 0.95, 0.98}
+    assert {c.init_density for c in pruned} == {1.0, 0.5}
+    assert {c.method for c in configs} == {
+        "fggp",
+        "magnitude",
+        "gradient",
+        "annealed_hybrid",
+        "dense",
+    }
+    assert {(c.dataset, c.width, c.epochs) for c in configs} == {("cifar10", 1.0, 160)}
+    dense = [c for c in configs if c.method == "dense"]
+    assert {(c.target_sparsity, c.init_density) for c in dense} == {(0.0, 1.0)}
+
+
+def test_seeds_and_overrides():
+    preset = load_preset("tiny")
+    assert len(expand(preset, seeds=3)) == 2 * 4 * 3 + 3
+    configs = expand(preset, overrides={"dataset": "npz:/x.npz", "epochs": 7, "init_density": 1.0})
+    assert {(c.dataset, c.epochs) for c in configs} == {("npz:/x.npz", 7)}
+    assert len(configs) == 4 * 2 + 2  # the init-density axis collapsed to the override
+    with pytest.raises(UserError, match="unknown run field"):
+        expand(preset, overrides={"sparsity": 0.5})
+
+
+def test_run_ids_are_stable_across_expansions():
+    first = [c.run_id() for c in expand(load_preset("paper"))]
+    assert first == [c.run_id() for c in expand(load_preset("paper"))]
+
+
+def test_method_parameter_lists_expand(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        'seeds = 1\n[base]\ndataset = "synthetic"\n'
+        '[[method]]\nname = "hybrid"\nparams = { order = ["gradient_first", "magnitude_first"],'
+        " rate = [0.25, 0.5] }\n"
+    )
+    configs = expand(load_preset(str(path)))
+    assert sorted((c.method_kwargs["order"], c.method_kwargs["rate"]) for c in configs) == [
+        ("gradient_first", 0.25),
+        ("gradient_first", 0.5),
+        ("magnitude_first", 0.25),
+        ("magnitude_first", 0.5),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[base]\nsparsity = 0.9\n[[method]]\nname = 'fggp'\n", "unknown run field"),
+        ("[[method]]\nname = 'snip'\n", "unknown method"),
+        ("seeds = 0\n[[method]]\nname = 'fggp'\n", "seeds"),
+        ("[grid]\narch = 'vgg19'\n[[method]]\nname = 'fggp'\n", "non-empty list"),
+        ("grid = [\n", "not valid TOML"),
+        ("[base]\ndataset = 'synthetic'\n", "needs at least one"),
+    ],
+)
+def test_bad_presets_are_one_line_errors(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(UserError, match=message):
+        expand(load_preset(str(path)))
+    with pytest.raises(UserError, match="unknown preset"):
+        load_preset("nonexistent")
+
+
+def run_grid(tmp_path, *extra):
+    return run_all.main(
+        ["--preset", "tiny", "--out", str(tmp_path / "grid"), "--device", "cpu", *extra]
+    )
+
+
+def test_grid_runs_then_skips_finished_runs_and_redoes_a_corrupt_one(tmp_path, capsys):
+    assert run_grid(tmp_path) == 0
+    store = RunStore(tmp_path / "grid")
+    configs = expand(load_preset("tiny"))
+    assert len(store.completed(configs)) == len(configs)
+    manifest = json.loads((tmp_path / "grid" / "manifest.json").read_text())
+    assert [r["run_id"] for r in manifest["runs"]] == [c.run_id() for c in configs]
+    first_bytes = {c.run_id(): store.result_path(c.run_id()).read_bytes() for c in configs}
+    capsys.readouterr()
+
+    assert run_grid(tmp_path) == 0  # nothing left to do
+    out = capsys.readouterr().out
+    assert "to run now: 0 runs" in out and "running" not in out
+
+    damaged = configs[3].run_id()
+    store.result_path(damaged).write_text('{"schema": "fggp-bench/run/1", "run_id": "trunc')
+    assert run_grid(tmp_path) == 0
+    captured = capsys.readouterr()
+    assert "unreadable" in captured.err and "to run now: 1 runs" in captured.out
+    # the redone run is identical (deterministic on CPU); the others were not touched
+    redone = json.loads(store.result_path(damaged).read_text())
+    before = json.loads(first_bytes[damaged])
+    assert redone["history"][0]["test_acc"] == before["history"][0]["test_acc"]
+    for config in configs:
+        if config.run_id() != damaged:
+            assert store.result_path(config.run_id()).read_bytes() == first_bytes[config.run_id()]
+
+
+def test_a_failing_run_is_recorded_and_does_not_stop_the_others(tmp_path, capsys):
+    # A dataset that only fails at load time inside the worker: an npz that vanishes.
+    bad = tmp_path / "gone.npz"
+    code = run_grid(tmp_path, "--dataset", f"npz:{bad}", "--set", "init_density=1.0")
+    assert code == 1
+    store = RunStore(tmp_path / "grid")
+    configs = expand(load_preset("tiny"), overrides={"dataset": f"npz:{bad}", "init_density": 1.0})
+    records = [store.read(c.run_id()) for c in configs]
+    assert all(r["status"] == "failed" and "gone.npz" in r["error"] for r in records)
+    assert all(store.log_path(c.run_id()).exists() for c in configs)
+    out = capsys.readouterr().out
+    assert out.count("FAILED") == len(configs)
+    assert "failed 10" in out
+
+
+def test_dry_run_and_retry_failed(tmp_path, capsys):
+    assert run_grid(tmp_path, "--dry-run") == 0
+    assert "grid: 18 runs (18 missing); to run now: 18 runs, 18 epochs" in capsys.readouterr().out
+    assert not (tmp_path / "grid").exists()
+    store = RunStore(tmp_path / "grid")
+    config = expand(load_preset("tiny"))[0]
+    store.write_failure(config, "RuntimeError: out of memory")
+    assert run_grid(tmp_path, "--retry-failed", "--dry-run") == 0
+    assert "to run now: 1 runs" in capsys.readouterr().out
+
+
+def test_results_of_another_harness_version_are_not_mixed(tmp_path, capsys):
+    store = RunStore(tmp_path / "grid")
+    config = expand(load_preset("tiny"))[0]
+    store.write_failure(config, "x")
+    record = json.loads(store.result_path(config.run_id()).read_text())
+    record["harness_version"] = 0
+    store.result_path(config.run_id()).write_text(json.dumps(record))
+    assert run_grid(tmp_path, "--dry-run") == 2
+    err = capsys.readouterr().err
+    assert "harness version 0" in err and err.count("\n") == 1
+
+
+def test_config_round_trips_through_the_worker_boundary():
+    config = expand(load_preset("ablation"))[0]
+    from benchmark.config import config_from_dict
+
+    assert config_from_dict(config.to_dict()) == config
+    assert isinstance(config, RunConfig)
