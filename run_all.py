@@ -12,6 +12,7 @@ interrupted run resumes from its last checkpoint.
 from __future__ import annotations
 
 import argparse
+import signal
 import statistics
 import sys
 import time
@@ -171,8 +172,18 @@ def summarise(configs: list[RunConfig], store: RunStore) -> None:
         )
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a cluster's preemption, `kill`) stops the grid the way Ctrl-C does."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    _stop_on_sigterm()
     try:
         preset_name, configs, store = plan(args)
         if not args.force:

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -177,3 +183,81 @@ def test_config_round_trips_through_the_worker_boundary():
 
     assert config_from_dict(config.to_dict()) == config
     assert isinstance(config, RunConfig)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMING_KEYS = {"seconds", "wall_seconds", "peak_memory_bytes", "finished_at", "env"}
+
+
+def without_timings(value):
+    if isinstance(value, dict):
+        return {k: without_timings(v) for k, v in value.items() if k not in TIMING_KEYS}
+    if isinstance(value, list):
+        return [without_timings(v) for v in value]
+    return value
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def wait_for(predicate, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("how", ["kill -9 a worker", "SIGTERM the grid"])
+def test_an_interrupted_grid_resumes_and_completes_every_run_exactly_once(tmp_path, how):
+    command = [
+        sys.executable,
+        "run_all.py",
+        "--preset",
+        "tiny",
+        "--device",
+        "cpu",
+        "--set",
+        "epochs=2",
+    ]
+    reference = tmp_path / "reference"
+    subprocess.run([*command, "--out", str(reference)], cwd=ROOT, check=True, capture_output=True)
+    out = tmp_path / "interrupted"
+    grid = subprocess.Popen(
+        [*command, "--out", str(out)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for(lambda: len(list((out / "runs").glob("*.json"))) >= 4, timeout=120)
+    if how == "kill -9 a worker":
+        workers = [
+            p for p in children(grid.pid) if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()
+        ]
+        os.kill(workers[0], signal.SIGKILL)
+    else:
+        grid.send_signal(signal.SIGTERM)
+    _, err = grid.communicate(timeout=60)
+    assert grid.returncode != 0 and "run the same command again" in err
+    assert "Traceback" not in err
+
+    resumed = subprocess.run(
+        [*command, "--out", str(out)], cwd=ROOT, capture_output=True, text=True
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    configs = expand(load_preset("tiny"), overrides={"epochs": 2})
+    store, expected = RunStore(out), RunStore(reference)
+    for config in configs:
+        run_id = config.run_id()
+        assert store.log_path(run_id).read_text().count("--- finished: completed") == 1
+        assert without_timings(store.read(run_id)) == without_timings(expected.read(run_id))
+    assert not list(out.rglob("*.tmp"))

@@ -67,6 +67,7 @@ def run_one(config_data: dict[str, Any], root: str, device: str, threads: int) -
             store.write_failure(config, message)
             return Outcome(run_id, "failed", None, time.perf_counter() - started, message)
         store.write_result(result)
+        log(f"--- finished: {result['status']}")
         return Outcome(
             run_id, result["status"], result["final"]["test_acc"], time.perf_counter() - started
         )
@@ -122,6 +123,12 @@ def run_local(
                 outcomes.append(outcome)
                 on_finish(futures[future], outcome)
         except BaseException:
+            # Interrupted (Ctrl-C, SIGTERM) or a worker died: stop the runs in flight too.
+            # Their results are not written (writes are atomic) and their last checkpoint
+            # stays, so the next invocation resumes them. Python < 3.14 has no public
+            # terminate_workers(), hence the private process table.
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
     return outcomes
