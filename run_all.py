@@ -22,10 +22,13 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
+from benchmark import stats
+from benchmark.atomic import write_json_atomic
 from benchmark.config import RunConfig, config_from_dict
 from benchmark.errors import UserError
 from benchmark.grid.execute import Outcome, device_slots, run_local
 from benchmark.grid.presets import available_presets, expand, load_preset
+from benchmark.grid.slurm import SlurmOptions, run_slurm
 from benchmark.grid.store import FAILED, RunStore
 from benchmark.run import ensure_writable
 
@@ -54,6 +57,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--runs-per-gpu", type=int, default=1)
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--executor", choices=("local", "slurm"), default="local")
+    slurm = parser.add_argument_group("slurm (--executor slurm, through submitit)")
+    slurm.add_argument("--slurm-partition", help="partition to submit to")
+    slurm.add_argument("--slurm-time", type=int, default=24 * 60, help="minutes per task")
+    slurm.add_argument("--slurm-gpus", type=int, default=1, help="GPUs per task (0: CPU)")
+    slurm.add_argument("--slurm-cpus", type=int, default=8, help="CPUs per task")
+    slurm.add_argument("--slurm-parallelism", type=int, default=64, help="array tasks at once")
+    slurm.add_argument("--slurm-cluster", default=None, help=argparse.SUPPRESS)  # "local" in tests
     parser.add_argument("--dry-run", action="store_true", help="print the plan, run nothing")
     parser.add_argument("--force", action="store_true", help="redo every run")
     parser.add_argument("--retry-failed", action="store_true", help="redo only failed runs")
@@ -172,6 +183,23 @@ def summarise(configs: list[RunConfig], store: RunStore) -> None:
         )
 
 
+def execute(todo: list[RunConfig], store: RunStore, args: argparse.Namespace) -> None:
+    if args.executor == "slurm":
+        options = SlurmOptions(
+            partition=args.slurm_partition,
+            time_min=args.slurm_time,
+            gpus_per_task=args.slurm_gpus,
+            cpus_per_task=args.slurm_cpus,
+            parallelism=args.slurm_parallelism,
+            cluster=args.slurm_cluster,
+        )
+        run_slurm(todo, store, options, Progress(len(todo)))
+        return
+    slots = device_slots(args.device, args.workers, args.runs_per_gpu)
+    print(f"running {len(todo)} runs on {len(slots)} worker(s): {', '.join(slots)}")
+    run_local(todo, store, slots, Progress(len(todo)))
+
+
 def _stop_on_sigterm() -> None:
     """SIGTERM (a cluster's preemption, `kill`) stops the grid the way Ctrl-C does."""
 
@@ -179,6 +207,17 @@ def _stop_on_sigterm() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
+
+
+def analyse(configs: list[RunConfig], store: RunStore) -> Path:
+    """Rank statistics, tests and the claims check over every stored run of the grid."""
+    records = [r for c in configs if (r := store.read(c.run_id())) is not None]
+    summary = stats.summarise(records, expected=[c.to_dict() for c in configs])
+    path = store.root / "report" / "summary.json"
+    write_json_atomic(path, summary)
+    for claim in summary["claims"]:
+        print(f"claim {claim['id']}: {claim['status']:<15} {claim['text']}")
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -195,9 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         if todo:
             ensure_writable(store.root)
             store.write_manifest(preset_name, configs, sys.argv)
-            slots = device_slots(args.device, args.workers, args.runs_per_gpu)
-            print(f"running {len(todo)} runs on {len(slots)} worker(s): {', '.join(slots)}")
-            run_local(todo, store, slots, Progress(len(todo)))
+            execute(todo, store, args)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -216,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     summarise(configs, store)
-    print(f"\nresults: {store.root}/runs/")
+    summary = analyse(configs, store)
+    print(f"\nresults: {store.root}/runs/\nstatistics: {summary}")
     failed = [c for c in configs if store.status(c.run_id()) in FAILED]
     return 1 if failed else 0
 

@@ -119,7 +119,9 @@ def test_grid_runs_then_skips_finished_runs_and_redoes_a_corrupt_one(tmp_path, c
     manifest = json.loads((tmp_path / "grid" / "manifest.json").read_text())
     assert [r["run_id"] for r in manifest["runs"]] == [c.run_id() for c in configs]
     first_bytes = {c.run_id(): store.result_path(c.run_id()).read_bytes() for c in configs}
-    capsys.readouterr()
+    summary = json.loads((tmp_path / "grid" / "report" / "summary.json").read_text())
+    assert len(summary["settings"]) == 2 and [c["id"] for c in summary["claims"]] == [1, 2, 3, 4, 5]
+    assert "claim 1:" in capsys.readouterr().out
 
     assert run_grid(tmp_path) == 0  # nothing left to do
     out = capsys.readouterr().out
@@ -261,3 +263,32 @@ def test_an_interrupted_grid_resumes_and_completes_every_run_exactly_once(tmp_pa
         assert store.log_path(run_id).read_text().count("--- finished: completed") == 1
         assert without_timings(store.read(run_id)) == without_timings(expected.read(run_id))
     assert not list(out.rglob("*.tmp"))
+
+
+def test_the_slurm_path_through_submitits_local_executor(tmp_path, capsys):
+    out = tmp_path / "slurm-grid"
+    code = run_all.main(
+        [
+            "--preset",
+            "tiny",
+            "--out",
+            str(out),
+            "--seeds",
+            "1",
+            "--set",
+            "init_density=1.0",
+            "--executor",
+            "slurm",
+            "--slurm-cluster",
+            "local",
+            "--slurm-gpus",
+            "0",
+            "--slurm-cpus",
+            "1",
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    configs = expand(load_preset("tiny"), seeds=1, overrides={"init_density": 1.0})
+    assert len(RunStore(out).completed(configs)) == len(configs) == 5
+    assert "submitted 5 tasks" in capsys.readouterr().out
+    assert list((out / "slurm").iterdir())  # submitit's job folders live beside the runs

@@ -77,9 +77,9 @@ def friedman(table: Table) -> Friedman:
     if note is not None:
         return Friedman(methods, blocks, average, None, None, note)
     columns = np.round(np.array(means), TIE_DECIMALS).T
-    statistic, pvalue = stats.friedmanchisquare(*columns)
-    if not math.isfinite(statistic):
+    if np.all(columns == columns[0]):  # scipy would divide by a zero tie correction
         return Friedman(methods, blocks, average, None, None, "all methods tie in every setting")
+    statistic, pvalue = stats.friedmanchisquare(*columns)
     return Friedman(methods, blocks, average, float(statistic), float(pvalue), None)
 
 

@@ -1,0 +1,78 @@
+"""Slurm execution through submitit: one array task per run, the same store on shared disk.
+
+Each task calls the same `run_one` as the local pool, so a preempted or timed-out task
+resumes from its checkpoint when it is requeued (submitit's Checkpointable resubmits
+it with the same arguments) or when the grid is simply submitted again. `cluster="local"`
+runs the identical code path through submitit's local executor, which is how it is
+tested without a cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import submitit
+
+from benchmark.config import RunConfig
+from benchmark.grid.execute import Outcome, run_one
+from benchmark.grid.store import RunStore
+
+
+@dataclass(frozen=True)
+class SlurmOptions:
+    partition: str | None = None
+    time_min: int = 24 * 60
+    gpus_per_task: int = 1
+    cpus_per_task: int = 8
+    parallelism: int = 64
+    cluster: str | None = None  # None: detect Slurm; "local": submitit's local executor
+
+
+class GridTask(submitit.helpers.Checkpointable):
+    """A run as a requeueable task: on preemption submitit resubmits the same call."""
+
+    def __call__(
+        self, config_data: dict[str, Any], root: str, device: str, threads: int
+    ) -> Outcome:
+        return run_one(config_data, root, device, threads)
+
+
+def run_slurm(
+    configs: Sequence[RunConfig],
+    store: RunStore,
+    options: SlurmOptions,
+    on_finish: Callable[[RunConfig, Outcome], None],
+) -> list[Outcome]:
+    executor = submitit.AutoExecutor(folder=store.root / "slurm" / "%j", cluster=options.cluster)
+    parameters: dict[str, Any] = {
+        "timeout_min": options.time_min,
+        "gpus_per_node": options.gpus_per_task,
+        "cpus_per_task": options.cpus_per_task,
+        "tasks_per_node": 1,
+        "slurm_array_parallelism": options.parallelism,
+        "name": f"fggp-{store.root.name}",
+    }
+    if options.partition:
+        parameters["slurm_partition"] = options.partition
+    executor.update_parameters(**parameters)
+    device = "cuda" if options.gpus_per_task > 0 else "cpu"
+    n = len(configs)
+    jobs = executor.map_array(
+        GridTask(),
+        [config.to_dict() for config in configs],
+        [str(store.root)] * n,
+        [device] * n,
+        [options.cpus_per_task] * n,
+    )
+    print(
+        f"submitted {n} tasks (job {jobs[0].job_id.split('_')[0] if jobs else '-'}); "
+        "waiting for them (Ctrl-C stops waiting, not the jobs)"
+    )
+    outcomes = []
+    for config, job in zip(configs, jobs, strict=True):
+        outcome = job.result()
+        outcomes.append(outcome)
+        on_finish(config, outcome)
+    return outcomes
