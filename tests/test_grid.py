@@ -17,6 +17,7 @@ from benchmark.config import RunConfig
 from benchmark.errors import UserError
 from benchmark.grid.presets import available_presets, expand, load_preset
 from benchmark.grid.store import RunStore
+from tests.support import without_timings
 
 EXPECTED_COUNTS = {
     # 2 archs x 3 sparsities x 2 inits x 4 methods x 3 seeds + 2 archs x 3 seeds dense
@@ -188,15 +189,6 @@ def test_config_round_trips_through_the_worker_boundary():
 
 
 ROOT = Path(__file__).resolve().parents[1]
-TIMING_KEYS = {"seconds", "wall_seconds", "peak_memory_bytes", "finished_at", "env"}
-
-
-def without_timings(value):
-    if isinstance(value, dict):
-        return {k: without_timings(v) for k, v in value.items() if k not in TIMING_KEYS}
-    if isinstance(value, list):
-        return [without_timings(v) for v in value]
-    return value
 
 
 def children(pid: int) -> list[int]:

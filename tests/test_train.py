@@ -11,17 +11,7 @@ from benchmark import flops
 from benchmark.errors import UserError
 from benchmark.models import build_model
 from benchmark.train import SCHEMA, train
-from tests.support import assert_exact_sparsity
-
-TIMING_KEYS = {"seconds", "wall_seconds", "peak_memory_bytes", "finished_at"}
-
-
-def without_timings(value):
-    if isinstance(value, dict):
-        return {k: without_timings(v) for k, v in value.items() if k not in TIMING_KEYS}
-    if isinstance(value, list):
-        return [without_timings(v) for v in value]
-    return value
+from tests.support import assert_exact_sparsity, without_timings
 
 
 @pytest.mark.parametrize(
