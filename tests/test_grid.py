@@ -11,10 +11,12 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 import run_all
 from benchmark.config import RunConfig
 from benchmark.errors import UserError
+from benchmark.grid.execute import device_slots
 from benchmark.grid.presets import available_presets, expand, load_preset
 from benchmark.grid.store import RunStore
 from tests.support import without_timings
@@ -178,6 +180,16 @@ def test_results_of_another_harness_version_are_not_mixed(tmp_path, capsys):
     assert run_grid(tmp_path, "--dry-run") == 2
     err = capsys.readouterr().err
     assert "harness version 0" in err and err.count("\n") == 1
+
+
+def test_device_slots():
+    assert device_slots("cpu", 3, 1) == ["cpu", "cpu", "cpu"]
+    assert device_slots("cpu", 0, 1) == ["cpu"]
+    with pytest.raises(UserError, match="device"):
+        device_slots("tpu", 1, 1)
+    if not torch.cuda.is_available():
+        with pytest.raises(UserError, match="no CUDA GPU"):
+            device_slots("cuda", 0, 2)
 
 
 def test_config_round_trips_through_the_worker_boundary():

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from benchmark.config import RunConfig, config_from_dict
+from benchmark.errors import UserError
 from benchmark.grid.store import RunStore
 from benchmark.train import train
 
@@ -92,7 +93,11 @@ def device_slots(device: str, workers: int, runs_per_gpu: int) -> list[str]:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda":
         gpus = [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+        if not gpus:
+            raise UserError("--device cuda asked for, but no CUDA GPU is visible")
         return [gpus[i % len(gpus)] for i in range(workers or len(gpus) * runs_per_gpu)]
+    if device != "cpu":
+        raise UserError(f"unknown device {device!r} for a grid; use auto, cpu or cuda")
     return [device] * max(workers, 1)
 
 
