@@ -16,7 +16,6 @@ import signal
 import statistics
 import sys
 import time
-import tomllib
 from collections import defaultdict
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -24,12 +23,12 @@ from typing import Any
 
 from benchmark import stats
 from benchmark.atomic import write_json_atomic
-from benchmark.config import RunConfig, config_from_dict
+from benchmark.config import RunConfig, config_from_dict, parse_assignment
 from benchmark.errors import UserError
 from benchmark.grid.execute import Outcome, device_slots, run_local
 from benchmark.grid.presets import available_presets, expand, load_preset
 from benchmark.grid.slurm import SlurmOptions, run_slurm
-from benchmark.grid.store import FAILED, RunStore
+from benchmark.grid.store import FAILED, RunStore, completed
 from benchmark.run import ensure_writable
 
 
@@ -75,13 +74,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
     overrides: dict[str, Any] = {}
     for item in args.set:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise UserError(f"--set expects FIELD=VALUE, got {item!r}")
         try:
-            overrides[key.strip()] = tomllib.loads(f"v = {raw}")["v"]
-        except tomllib.TOMLDecodeError:
-            overrides[key.strip()] = raw
+            key, value = parse_assignment(item)
+        except ValueError:
+            raise UserError(f"--set expects FIELD=VALUE, got {item!r}") from None
+        overrides[key] = value
     if args.dataset:
         overrides["dataset"] = args.dataset
     return overrides
@@ -93,23 +90,29 @@ def plan(args: argparse.Namespace) -> tuple[str, list[RunConfig], RunStore]:
     return preset.name, configs, RunStore(args.out or Path("results") / preset.name)
 
 
-def select_todo(configs: list[RunConfig], store: RunStore, args: argparse.Namespace) -> list:
+def select_todo(
+    configs: list[RunConfig], statuses: dict[str, str], args: argparse.Namespace
+) -> list[RunConfig]:
     if args.force:
         return list(configs)
-    statuses = {c.run_id(): store.status(c.run_id()) for c in configs}
     if args.retry_failed:
         return [c for c in configs if statuses[c.run_id()] in FAILED]
     return [c for c in configs if statuses[c.run_id()] != "completed"]
 
 
-def print_plan(configs: list[RunConfig], store: RunStore, todo: list[RunConfig]) -> None:
+def print_plan(
+    configs: list[RunConfig],
+    statuses: dict[str, str],
+    records: dict[str, dict | None],
+    todo: list[RunConfig],
+) -> None:
     counts: dict[str, int] = defaultdict(int)
-    for config in configs:
-        counts[store.status(config.run_id())] += 1
+    for status in statuses.values():
+        counts[status] += 1
     states = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
     epochs = sum(c.epochs for c in todo)
     print(f"grid: {len(configs)} runs ({states}); to run now: {len(todo)} runs, {epochs} epochs")
-    seconds_per_epoch = _measured_seconds_per_epoch(store.completed(configs))
+    seconds_per_epoch = _measured_seconds_per_epoch(completed(records.values()))
     known = [
         seconds_per_epoch[_shape(c)] * c.epochs for c in todo if _shape(c) in seconds_per_epoch
     ]
@@ -158,12 +161,12 @@ class Progress:
         )
 
 
-def summarise(configs: list[RunConfig], store: RunStore) -> None:
+def summarise(configs: list[RunConfig], records: dict[str, dict | None], store: RunStore) -> None:
     """Mean final test accuracy per setting and method (the full report is `reports/`)."""
     cells: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     failures = []
     for config in configs:
-        record = store.read(config.run_id())
+        record = records[config.run_id()]
         if record is None:
             continue
         if record["status"] != "completed":
@@ -209,10 +212,10 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def analyse(configs: list[RunConfig], store: RunStore) -> Path:
+def analyse(configs: list[RunConfig], records: dict[str, dict | None], store: RunStore) -> Path:
     """Rank statistics, tests and the claims check over every stored run of the grid."""
-    records = [r for c in configs if (r := store.read(c.run_id())) is not None]
-    summary = stats.summarise(records, expected=[c.to_dict() for c in configs])
+    stored = [record for record in records.values() if record is not None]
+    summary = stats.summarise(stored, expected=[c.to_dict() for c in configs])
     path = store.root / "report" / "summary.json"
     write_json_atomic(path, summary)
     for claim in summary["claims"]:
@@ -225,10 +228,12 @@ def main(argv: list[str] | None = None) -> int:
     _stop_on_sigterm()
     try:
         preset_name, configs, store = plan(args)
+        records = store.read_all(configs)
         if not args.force:
-            store.check_versions(configs)
-        todo = [] if args.report_only else select_todo(configs, store, args)
-        print_plan(configs, store, todo)
+            store.check_versions(records.values())
+        statuses = {run_id: store.status(run_id, record) for run_id, record in records.items()}
+        todo = [] if args.report_only else select_todo(configs, statuses, args)
+        print_plan(configs, statuses, records, todo)
         if args.dry_run:
             return 0
         if todo:
@@ -252,10 +257,11 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    summarise(configs, store)
-    summary = analyse(configs, store)
+    records = store.read_all(configs)  # once more: the runs just finished wrote theirs
+    summarise(configs, records, store)
+    summary = analyse(configs, records, store)
     print(f"\nresults: {store.root}/runs/\nstatistics: {summary}")
-    failed = [c for c in configs if store.status(c.run_id()) in FAILED]
+    failed = any(r is not None and r["status"] in FAILED for r in records.values())
     return 1 if failed else 0
 
 

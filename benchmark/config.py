@@ -138,6 +138,18 @@ def config_from_dict(data: Mapping[str, Any], base: RunConfig | None = None) -> 
     return dataclasses.replace(base or RunConfig(), **dict(data))
 
 
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """`KEY=VALUE` from a command line: numbers, booleans and quoted strings as TOML reads
+    them, anything else as a plain string."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key.strip(), tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return key.strip(), raw
+
+
 def load_config_file(path: Path) -> dict[str, Any]:
     """Read a TOML run configuration; `[method_params]` is a table of the method's parameters."""
     try:

@@ -11,7 +11,6 @@ import argparse
 import dataclasses
 import sys
 import tempfile
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import torch
 
 import baselines
 from benchmark.atomic import write_json_atomic
-from benchmark.config import RunConfig, config_from_dict, load_config_file
+from benchmark.config import RunConfig, config_from_dict, load_config_file, parse_assignment
 from benchmark.errors import UserError
 from benchmark.train import DEFAULT_DATA_DIR, prepare, train
 
@@ -38,14 +37,10 @@ def _parse_tuple(text: str) -> tuple[float, ...]:
 
 
 def _parse_method_param(text: str) -> tuple[str, Any]:
-    key, sep, raw = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    try:  # numbers, booleans and quoted strings as TOML reads them; anything else is a string
-        value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw
-    return key.strip(), value
+    try:
+        return parse_assignment(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 _TYPES = {"float": float, "int": int, "str": str, "tuple[float, ...]": _parse_tuple}

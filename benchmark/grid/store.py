@@ -66,9 +66,12 @@ class RunStore:
             return None
         return record
 
-    def status(self, run_id: str) -> str:
+    def read_all(self, configs: Iterable[RunConfig]) -> dict[str, dict[str, Any] | None]:
+        """Every run's record by run id, each file read once (see `read`)."""
+        return {config.run_id(): self.read(config.run_id()) for config in configs}
+
+    def status(self, run_id: str, record: dict[str, Any] | None) -> str:
         """completed, failed, diverged, incomplete (a checkpoint exists) or missing."""
-        record = self.read(run_id)
         if record is not None:
             return record["status"]
         return "incomplete" if self.checkpoint_path(run_id).exists() else "missing"
@@ -93,16 +96,14 @@ class RunStore:
         )
 
     def completed(self, configs: Iterable[RunConfig]) -> list[dict[str, Any]]:
-        records = (self.read(config.run_id()) for config in configs)
-        return [r for r in records if r is not None and r["status"] == "completed"]
+        return completed(self.read_all(configs).values())
 
-    def check_versions(self, configs: Iterable[RunConfig]) -> None:
+    def check_versions(self, records: Iterable[dict[str, Any] | None]) -> None:
         """Refuse to mix results of another harness version into this grid."""
         foreign = [
             record
-            for config in configs
-            if (record := self.read(config.run_id())) is not None
-            and record.get("harness_version") != HARNESS_VERSION
+            for record in records
+            if record is not None and record.get("harness_version") != HARNESS_VERSION
         ]
         if foreign:
             versions = sorted({str(r.get("harness_version")) for r in foreign})
@@ -125,3 +126,7 @@ class RunStore:
                 "runs": [{"run_id": c.run_id(), "config": c.to_dict()} for c in configs],
             },
         )
+
+
+def completed(records: Iterable[dict[str, Any] | None]) -> list[dict[str, Any]]:
+    return [r for r in records if r is not None and r["status"] == "completed"]
