@@ -12,6 +12,7 @@ interrupted run resumes from its last checkpoint.
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import statistics
 import sys
@@ -22,14 +23,14 @@ from pathlib import Path
 from typing import Any
 
 from benchmark import stats
-from benchmark.atomic import write_json_atomic
 from benchmark.config import RunConfig, config_from_dict, parse_assignment
 from benchmark.errors import UserError
 from benchmark.grid.execute import Outcome, device_slots, run_local
-from benchmark.grid.presets import available_presets, expand, load_preset
+from benchmark.grid.presets import Preset, available_presets, expand, load_preset
 from benchmark.grid.slurm import SlurmOptions, run_slurm
 from benchmark.grid.store import FAILED, RunStore, completed
 from benchmark.run import ensure_writable
+from reports import ReportFiles, Run, build_report
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -84,10 +85,10 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
     return overrides
 
 
-def plan(args: argparse.Namespace) -> tuple[str, list[RunConfig], RunStore]:
+def plan(args: argparse.Namespace) -> tuple[Preset, list[RunConfig], RunStore]:
     preset = load_preset(args.preset)
     configs = expand(preset, seeds=args.seeds, overrides=overrides_from(args))
-    return preset.name, configs, RunStore(args.out or Path("results") / preset.name)
+    return preset, configs, RunStore(args.out or Path("results") / preset.name)
 
 
 def select_todo(
@@ -212,22 +213,57 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def analyse(configs: list[RunConfig], records: dict[str, dict | None], store: RunStore) -> Path:
-    """Rank statistics, tests and the claims check over every stored run of the grid."""
+def analyse(
+    preset: Preset,
+    configs: list[RunConfig],
+    records: dict[str, dict | None],
+    store: RunStore,
+    args: argparse.Namespace,
+) -> ReportFiles:
+    """Rank statistics, tests and the claims check over every stored run, and the report."""
     stored = [record for record in records.values() if record is not None]
     summary = stats.summarise(stored, expected=[c.to_dict() for c in configs])
-    path = store.root / "report" / "summary.json"
-    write_json_atomic(path, summary)
     for claim in summary["claims"]:
         print(f"claim {claim['id']}: {claim['status']:<15} {claim['text']}")
-    return path
+    runs = [
+        Run(
+            run_id=c.run_id(),
+            config=c.to_dict(),
+            status=store.status(c.run_id(), records[c.run_id()]),
+            record=records[c.run_id()],
+            log=str(store.log_path(c.run_id())),
+        )
+        for c in configs
+    ]
+    return build_report(
+        store.root / "report",
+        title=preset.name,
+        description=preset.description,
+        summary=summary,
+        runs=runs,
+        command=reproduce_command(args),
+    )
+
+
+def reproduce_command(args: argparse.Namespace) -> str:
+    """The command that rebuilds this grid and its report: what defines the grid, no more."""
+    words = ["python", "run_all.py", "--preset", args.preset]
+    if args.dataset:
+        words += ["--dataset", args.dataset]
+    if args.seeds is not None:
+        words += ["--seeds", str(args.seeds)]
+    for item in args.set:
+        words += ["--set", item]
+    if args.out:
+        words += ["--out", str(args.out)]
+    return shlex.join(words)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     _stop_on_sigterm()
     try:
-        preset_name, configs, store = plan(args)
+        preset, configs, store = plan(args)
         records = store.read_all(configs)
         if not args.force:
             store.check_versions(records.values())
@@ -238,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if todo:
             ensure_writable(store.root)
-            store.write_manifest(preset_name, configs, sys.argv)
+            store.write_manifest(preset.name, configs, sys.argv)
             execute(todo, store, args)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -259,8 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     records = store.read_all(configs)  # once more: the runs just finished wrote theirs
     summarise(configs, records, store)
-    summary = analyse(configs, records, store)
-    print(f"\nresults: {store.root}/runs/\nstatistics: {summary}")
+    report = analyse(preset, configs, records, store, args)
+    print(f"\nresults: {store.root}/runs/\nstatistics: {report.summary}\nreport: {report.html}")
     failed = any(r is not None and r["status"] in FAILED for r in records.values())
     return 1 if failed else 0
 

@@ -28,7 +28,17 @@ from benchmark.stats.ranking import (
     setting_ranks,
 )
 from benchmark.stats.summary import summarise
-from benchmark.stats.table import Cell, Failure, Missing, Model, Setting, Table, collect, mean_ci
+from benchmark.stats.table import (
+    Cell,
+    Failure,
+    Missing,
+    Model,
+    RunKeys,
+    Setting,
+    Table,
+    collect,
+    mean_ci,
+)
 
 __all__ = [
     "AverageRank",
@@ -40,6 +50,7 @@ __all__ = [
     "Friedman",
     "Missing",
     "Model",
+    "RunKeys",
     "Setting",
     "Table",
     "average_ranks",

@@ -57,7 +57,7 @@ def summarise(
 
 
 def _setting(setting: Setting) -> dict[str, Any]:
-    return {"name": setting.name, **setting.as_dict()}
+    return {"name": setting.name, "model": setting.model.name, **setting.as_dict()}
 
 
 def _run_entry(run: Failure | Missing) -> dict[str, Any]:

@@ -140,7 +140,7 @@ def collect(
     labels in the cells (failures and missing runs are listed for every method).
     """
     grid = list(expected) if expected is not None else None
-    keys = _Keys.of([r["config"] for r in results] + (grid or []))
+    keys = RunKeys.of([r["config"] for r in results] + (grid or []))
     accuracy: dict[tuple[Setting | Model, str], dict[int, float]] = {}
     failures: list[Failure] = []
     for result in results:
@@ -239,7 +239,7 @@ def _failure_status(result: Mapping[str, Any]) -> str | None:
 
 def _missing(
     expected: Iterable[Mapping[str, Any]],
-    keys: _Keys,
+    keys: RunKeys,
     accuracy: Mapping[tuple[Setting | Model, str], Mapping[int, float]],
     failures: Sequence[Failure],
 ) -> tuple[Missing, ...]:
@@ -274,21 +274,21 @@ def _provenance(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class _Keys:
+class RunKeys:
     """How a configuration maps to (setting, method label, seed) for one set of runs."""
 
     other_fields: tuple[str, ...]
     varying_params: Mapping[str, tuple[str, ...]]
 
     @staticmethod
-    def of(configs: Sequence[Mapping[str, Any]]) -> _Keys:
+    def of(configs: Sequence[Mapping[str, Any]]) -> RunKeys:
         fields = sorted({f for c in configs for f in c} - _NOT_OTHER)
         other = tuple(f for f in fields if len({_hashable(c.get(f)) for c in configs}) > 1)
         by_method: dict[str, list[dict[str, Any]]] = {}
         for config in configs:
             by_method.setdefault(config["method"], []).append(_params(config))
         varying = {m: _varying_keys(params) for m, params in by_method.items()}
-        return _Keys(other, varying)
+        return RunKeys(other, varying)
 
     def of_config(self, config: Mapping[str, Any]) -> tuple[Setting, str, int]:
         model = Model(

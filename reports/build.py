@@ -1,0 +1,261 @@
+"""Assemble the report folder: summary.json, results.csv, table.csv, table.tex, report.html.
+
+The statistics come in already computed (`benchmark.stats.summarise`); this module only
+lays them out, so the HTML, the CSVs and the LaTeX table say the same thing. Every file
+is written atomically: a report being rebuilt is never seen half-written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from benchmark.atomic import write_bytes_atomic, write_json_atomic
+from benchmark.grid.store import FAILED
+from benchmark.stats import RunKeys
+from benchmark.stats.ranking import ALPHA
+from reports import plots
+from reports.styles import method_order
+from reports.tables import (
+    DENSE,
+    RUN_COLUMNS,
+    TABLE_COLUMNS,
+    Entry,
+    Run,
+    aggregate_rows,
+    cost_rows,
+    latex_table,
+    paper_tables,
+    rank_table,
+    run_rows,
+)
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    html: Path
+    summary: Path
+    results_csv: Path
+    table_csv: Path
+    latex: Path
+
+
+def build_report(
+    out_dir: Path,
+    *,
+    title: str,
+    summary: Mapping[str, Any],
+    runs: Sequence[Run],
+    command: str,
+    description: str | None = None,
+    reference: str = "fggp",
+) -> ReportFiles:
+    """Write the report of `runs` (the whole grid, finished or not) into `out_dir`."""
+    out_dir = Path(out_dir)
+    keys = RunKeys.of(
+        [run.config for run in runs] + [run.record["config"] for run in runs if run.record]
+    )
+    rows = run_rows(runs, keys)
+    tables = paper_tables(summary, reference)
+    files = ReportFiles(
+        html=out_dir / "report.html",
+        summary=out_dir / "summary.json",
+        results_csv=out_dir / "results.csv",
+        table_csv=out_dir / "table.csv",
+        latex=out_dir / "table.tex",
+    )
+    write_json_atomic(files.summary, summary)
+    _write_csv(files.results_csv, RUN_COLUMNS, rows)
+    _write_csv(files.table_csv, TABLE_COLUMNS, aggregate_rows(summary))
+    write_bytes_atomic(files.latex, latex_table(tables, reference).encode())
+    html = render(
+        title=title,
+        description=description,
+        summary=summary,
+        runs=runs,
+        keys=keys,
+        rows=rows,
+        tables=tables,
+        command=command,
+        reference=reference,
+    )
+    write_bytes_atomic(files.html, html.encode())
+    return files
+
+
+def render(
+    *,
+    title: str,
+    description: str | None,
+    summary: Mapping[str, Any],
+    runs: Sequence[Run],
+    keys: RunKeys,
+    rows: list[dict[str, Any]],
+    tables: list,
+    command: str,
+    reference: str,
+) -> str:
+    styles = plots.styles_for(summary, runs, keys)
+    ranks = {m: v["rank"] for m, v in summary["average_rank"].items()}
+    schedule_plot, disagreements = plots.sparsity_schedules(runs, keys)
+    seeds = sorted({row["seed"] for row in rows})
+    context = {
+        "title": title,
+        "generated": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "css": (TEMPLATES / "report.css").read_text(encoding="utf-8"),
+        "summary": summary,
+        "reference": reference,
+        "alpha": f"{ALPHA:g}",
+        "grid": _grid_facts(rows, runs, description, seeds),
+        "paper_tables": tables,
+        "notes": [f"{s['name']}: {s['note']}" for s in summary["settings"] if s.get("note")],
+        "ranks": rank_table(summary),
+        "cd_plot": plots.cd_diagram(ranks, summary["nemenyi_cd"].get("cd"), styles)
+        if len(ranks) >= 2
+        else None,
+        "sparsity_plot": plots.accuracy_vs_sparsity(summary, styles)
+        if summary["settings"]
+        else None,
+        "curve_plots": plots.training_curves(runs, keys, styles),
+        "schedule_plot": schedule_plot,
+        "schedule_disagreements": disagreements,
+        "layer_plots": plots.layer_densities(runs, keys, styles),
+        "cost": cost_rows(runs, keys),
+        "run_rows": rows,
+        "problems": [row for row in rows if row["status"] != "completed"],
+        "environments": _environments(runs),
+        "command": command,
+    }
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["g"] = lambda value: f"{value:g}"
+    environment.globals.update(
+        num=_num,
+        pval=_pval,
+        interval=_interval,
+        ratio=_ratio,
+        entry_text=lambda entry: _entry_text(entry, len(seeds)),
+        short_setting=_short_settings(summary),
+    )
+    return environment.get_template("report.html.j2").render(context)
+
+
+def _grid_facts(
+    rows: list[dict], runs: Sequence[Run], description: str | None, seeds: list[int]
+) -> dict[str, Any]:
+    completed = [run.record for run in runs if run.completed]
+    seconds = sum(record["cost"]["wall_seconds"] for record in completed)
+    on_gpu = any((record.get("env") or {}).get("cuda") for record in completed)
+    data = sorted(
+        {
+            f"{r['data']['name']}: {r['data']['n_train']:,} train / {r['data']['n_test']:,} test "
+            f"images, {r['data']['num_classes']} classes (SHA-256 {r['data']['fingerprint'][:12]}…)"
+            for r in completed
+        }
+    )
+    hardware = sorted(
+        {
+            f"{r['env']['device']}"
+            + (f" (CUDA {r['env']['cuda']})" if r["env"].get("cuda") else "")
+            for r in completed
+        }
+    )
+    return {
+        "description": description,
+        "expected": len(rows),
+        "completed": len(completed),
+        "failed": sum(row["status"] in FAILED for row in rows),
+        "missing": sum(row["status"] not in (*FAILED, "completed") for row in rows),
+        "methods": method_order(row["method"] for row in rows),
+        "models": sorted(
+            {
+                f"{r['arch']} (width {r['width']:g}, {r['epochs']} epochs, {r['dataset']})"
+                for r in rows
+            }
+        ),
+        "targets": [
+            f"{100 * t:g}%"
+            for t in sorted({r["target_sparsity"] for r in rows if r["method"] != DENSE})
+        ],
+        "inits": [f"{d:g}" for d in sorted({r["init_density"] for r in rows}, reverse=True)],
+        "seeds": seeds,
+        "data": data or ["no completed run"],
+        "hardware": hardware or ["no completed run"],
+        "compute": (
+            f"{seconds / 3600:.2f} {'GPU' if on_gpu else 'CPU'}-hours "
+            f"({seconds / 60:.1f} min summed over {len(completed)} completed runs; "
+            "runs in parallel overlap in wall-clock time)"
+        ),
+    }
+
+
+def _environments(runs: Sequence[Run]) -> list[tuple[dict[str, Any], int]]:
+    fields = ("torch", "cuda", "device", "python", "threads", "git_commit")
+    counts: Counter = Counter()
+    for run in runs:
+        if run.completed:
+            env = run.record.get("env") or {}
+            counts[(*(env.get(f) for f in fields), run.record.get("harness_version"))] += 1
+    return [
+        (dict(zip((*fields, "harness_version"), key, strict=True)), count)
+        for key, count in sorted(counts.items(), key=lambda item: -item[1])
+    ]
+
+
+def _short_settings(summary: Mapping[str, Any]):
+    settings = summary["settings"]
+    ambiguous = len({s["model"] for s in settings}) > len({s["arch"] for s in settings})
+    names = {}
+    for s in settings:
+        where = s["model"] if ambiguous else s["arch"]
+        names[s["name"]] = f"{where}, init {s['init_density']:g}, {100 * s['target_sparsity']:g}%"
+    return lambda name: names.get(name, name)
+
+
+def _num(value: float | None, digits: int) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _pval(p: float | None) -> str:
+    if p is None:
+        return "—"
+    return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
+
+
+def _interval(ci: Sequence[float] | None) -> str:
+    return "—" if not ci else f"[{ci[0]:.2f}, {ci[1]:.2f}]"
+
+
+def _ratio(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}×"
+
+
+def _entry_text(entry: Entry | None, seeds: int) -> str:
+    if entry is None:
+        return "—"
+    text = f"{entry.mean:.2f}" + (f" ± {entry.std:.2f}" if entry.std is not None else "")
+    return text + (f" (n={entry.n})" if entry.n != seeds else "")
+
+
+def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if row.get(k) is None else row[k] for k in columns})
+    write_bytes_atomic(path, buffer.getvalue().encode())

@@ -1,0 +1,417 @@
+"""The report's tables as plain data: rows for CSV, the paper-layout table, ranks, costs.
+
+Pure functions over the statistics summary (`benchmark.stats.summarise`) and the runs;
+the HTML template, the CSV writer and the LaTeX writer all read the same structures,
+so a number cannot differ between the report and the table pasted into a paper.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from benchmark.stats import RunKeys
+from benchmark.stats.ranking import ALPHA
+from reports.styles import method_order
+
+DENSE = "dense"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run of the grid as the report sees it: its configuration, status and result."""
+
+    run_id: str
+    config: Mapping[str, Any]
+    status: str
+    record: Mapping[str, Any] | None
+    log: str | None = None
+
+    @property
+    def completed(self) -> bool:
+        return self.status == "completed" and self.record is not None
+
+
+# ---------------------------------------------------------------- every run
+
+
+RUN_COLUMNS = (
+    "run_id",
+    "method",
+    "dataset",
+    "arch",
+    "width",
+    "epochs",
+    "init_density",
+    "target_sparsity",
+    "seed",
+    "status",
+    "test_acc",
+    "best_test_acc",
+    "sparsity",
+    "wall_seconds",
+    "train_flops_vs_dense",
+    "inference_flops_vs_dense",
+    "error",
+)
+
+
+def run_rows(runs: Sequence[Run], keys: RunKeys) -> list[dict[str, Any]]:
+    """One row per run of the grid, finished or not (results.csv and the run list)."""
+    rows = []
+    for run in runs:
+        config = run.config
+        _, label, seed = keys.of_config(config)
+        record = run.record or {}
+        final = record.get("final") or {}
+        cost = record.get("cost") or {}
+        rows.append(
+            {
+                "run_id": run.run_id,
+                "method": label,
+                "dataset": config["dataset"],
+                "arch": config["arch"],
+                "width": config["width"],
+                "epochs": config["epochs"],
+                "init_density": config["init_density"],
+                "target_sparsity": config["target_sparsity"],
+                "seed": seed,
+                "status": run.status,
+                "test_acc": final.get("test_acc"),
+                "best_test_acc": final.get("best_test_acc"),
+                "sparsity": final.get("sparsity"),
+                "wall_seconds": cost.get("wall_seconds"),
+                "train_flops_vs_dense": _ratio(cost, "train_flops"),
+                "inference_flops_vs_dense": _ratio(cost, "inference_flops"),
+                "error": record.get("error"),
+                "log": run.log,
+            }
+        )
+    return rows
+
+
+def _ratio(cost: Mapping[str, Any], name: str) -> float | None:
+    value, dense = cost.get(name), cost.get(f"dense_{name}")
+    return value / dense if value is not None and dense else None
+
+
+# ---------------------------------------------------------------- aggregated
+
+
+TABLE_COLUMNS = (
+    "setting",
+    "dataset",
+    "arch",
+    "width",
+    "epochs",
+    "init_density",
+    "target_sparsity",
+    "method",
+    "n",
+    "mean",
+    "std",
+    "ci95_low",
+    "ci95_high",
+    "min",
+    "max",
+    "rank",
+    "dense_mean",
+)
+
+
+def aggregate_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per setting and method (table.csv), dense bounds included with no rank."""
+    rows = []
+    for setting in summary["settings"]:
+        for method in method_order(setting["methods"]):
+            cell = setting["methods"][method]
+            rows.append(_aggregate_row(setting, method, cell, cell["rank"], setting["dense_mean"]))
+    for bound in summary["dense"]["bounds"]:
+        rows.append(_aggregate_row(bound, DENSE, bound, None, bound["mean"]))
+    return rows
+
+
+def _aggregate_row(where: Mapping, method: str, cell: Mapping, rank, dense_mean) -> dict:
+    low, high = cell["ci95"] or (None, None)
+    return {
+        "setting": where["name"],
+        "dataset": where["dataset"],
+        "arch": where["arch"],
+        "width": where["width"],
+        "epochs": where["epochs"],
+        "init_density": where.get("init_density"),
+        "target_sparsity": where.get("target_sparsity"),
+        "method": method,
+        "n": cell["n"],
+        "mean": cell["mean"],
+        "std": cell["std"],
+        "ci95_low": low,
+        "ci95_high": high,
+        "min": cell["min"],
+        "max": cell["max"],
+        "rank": rank,
+        "dense_mean": dense_mean,
+    }
+
+
+# ---------------------------------------------------------------- paper layout
+
+
+@dataclass(frozen=True)
+class Column:
+    model: str
+    arch: str
+    target_sparsity: float
+    setting: str | None
+    """The setting's name, or None where this init condition has no run at that level."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    mean: float
+    std: float | None
+    n: int
+    best: bool = False
+    significant: str | None = None
+    """'worse' / 'better' when a paired t-test against the reference, Holm-corrected,
+    rejects at ALPHA; None otherwise (and always for the reference itself)."""
+    reaches_dense: bool = False
+
+
+@dataclass(frozen=True)
+class PaperTable:
+    init_density: float
+    columns: list[Column]
+    rows: list[tuple[str, list[Entry | None]]]
+    dense: list[Entry | None] = field(default_factory=list)
+
+    @property
+    def models(self) -> list[tuple[str, str, int]]:
+        """(model name, arch, number of columns) in order, for the grouped header."""
+        groups: list[tuple[str, str, int]] = []
+        for column in self.columns:
+            if groups and groups[-1][0] == column.model:
+                name, arch, count = groups[-1]
+                groups[-1] = (name, arch, count + 1)
+            else:
+                groups.append((column.model, column.arch, 1))
+        return groups
+
+
+def paper_tables(summary: Mapping[str, Any], reference: str = "fggp") -> list[PaperTable]:
+    """Methods × (architecture, target sparsity), one table per initial density.
+
+    The paper prints one such table per starting condition; a column is best where its
+    mean is the highest among the pruning methods (ties all bold), and the dense row is
+    the upper bound of the column's model, not a competitor.
+    """
+    settings = summary["settings"]
+    significance = _significance(summary["pairwise"], reference)
+    bounds = {b["name"]: b for b in summary["dense"]["bounds"]}
+    models = sorted({(s["model"], s["arch"]) for s in settings}, key=lambda m: (m[1], m[0]))
+    levels = sorted({s["target_sparsity"] for s in settings})
+    methods = method_order(m for s in settings for m in s["methods"])
+    tables = []
+    for init in sorted({s["init_density"] for s in settings}, reverse=True):
+        by_key = {
+            (s["model"], s["target_sparsity"]): s for s in settings if s["init_density"] == init
+        }
+        columns = [
+            Column(model, arch, level, by_key[(model, level)]["name"])
+            for model, arch in models
+            for level in levels
+            if (model, level) in by_key
+        ]
+        rows = [
+            (
+                method,
+                [
+                    _entry(by_key[(c.model, c.target_sparsity)], method, significance)
+                    for c in columns
+                ],
+            )
+            for method in methods
+        ]
+        dense = [_dense_entry(bounds.get(c.model)) for c in columns]
+        tables.append(PaperTable(init, columns, rows, dense))
+    return tables
+
+
+def _significance(pairwise: Sequence[Mapping], reference: str) -> dict[tuple[str, str], str]:
+    marks = {}
+    for comparison in pairwise:
+        p = comparison["p_holm"]
+        if comparison["test"] != "t" or comparison["a"] != reference or p is None or p >= ALPHA:
+            continue
+        direction = "worse" if comparison["mean_diff"] > 0 else "better"
+        marks[(comparison["setting"]["name"], comparison["b"])] = direction
+    return marks
+
+
+def _entry(setting: Mapping, method: str, significance: Mapping) -> Entry | None:
+    cell = setting["methods"].get(method)
+    if cell is None:
+        return None
+    top = min(c["rank"] for c in setting["methods"].values())
+    dense = setting["dense_mean"]
+    return Entry(
+        mean=cell["mean"],
+        std=cell["std"],
+        n=cell["n"],
+        best=cell["rank"] == top and len(setting["methods"]) > 1,
+        significant=significance.get((setting["name"], method)),
+        reaches_dense=dense is not None and cell["mean"] >= dense,
+    )
+
+
+def _dense_entry(bound: Mapping | None) -> Entry | None:
+    return None if bound is None else Entry(bound["mean"], bound["std"], bound["n"])
+
+
+def latex_table(tables: Sequence[PaperTable], reference: str = "fggp") -> str:
+    """The paper tables as LaTeX (booktabs): mean ± std, best in bold, ready to paste."""
+    parts = [
+        "% fggp-bench: final test accuracy (%), mean $\\pm$ std over seeds; best pruning",
+        f"% method per column in bold; $^{{*}}$ differs from {_tex(reference)} "
+        f"(paired t-test, Holm-corrected, p < {ALPHA:g}). Needs \\usepackage{{booktabs}}.",
+    ]
+    for table in tables:
+        header_models = " & ".join(
+            f"\\multicolumn{{{count}}}{{c}}{{{_tex(arch)}}}" for _, arch, count in table.models
+        )
+        levels = " & ".join(f"{100 * c.target_sparsity:g}\\%" for c in table.columns)
+        rules, start = [], 2
+        for _, _, count in table.models:
+            rules.append(f"\\cmidrule(lr){{{start}-{start + count - 1}}}")
+            start += count
+        body = [f"{_tex(DENSE)} (upper bound) & " + " & ".join(_tex_entry(e) for e in table.dense)]
+        body += [
+            f"{_tex(m)} & " + " & ".join(_tex_entry(e) for e in entries)
+            for m, entries in table.rows
+        ]
+        parts += [
+            f"% initial density {table.init_density:g}",
+            f"\\begin{{tabular}}{{l{'c' * len(table.columns)}}}",
+            "\\toprule",
+            f" & {header_models} \\\\",
+            " ".join(rules),
+            f"Method & {levels} \\\\",
+            "\\midrule",
+            f"{body[0]} \\\\",
+            "\\midrule",
+            *(f"{line} \\\\" for line in body[1:]),
+            "\\bottomrule",
+            "\\end{tabular}",
+            "",
+        ]
+    return "\n".join(parts)
+
+
+def _tex(text: str) -> str:
+    return text.replace("\\", "\\textbackslash{}").replace("_", "\\_").replace("%", "\\%")
+
+
+def _tex_entry(entry: Entry | None) -> str:
+    if entry is None:
+        return "--"
+    std = f" $\\pm$ {entry.std:.2f}" if entry.std is not None else ""
+    text = f"{entry.mean:.2f}{std}"
+    if entry.best:
+        text = f"\\textbf{{{text}}}"
+    return text + ("$^{*}$" if entry.significant else "")
+
+
+# ---------------------------------------------------------------- ranks
+
+
+@dataclass(frozen=True)
+class RankTable:
+    settings: list[str]
+    rows: list[tuple[str, list[float | None], float | None]]
+    """(method, its rank in each setting, its average rank)."""
+
+
+def rank_table(summary: Mapping[str, Any]) -> RankTable:
+    settings = summary["settings"]
+    methods = method_order(m for s in settings for m in s["methods"])
+    average = summary["average_rank"]
+    rows = [
+        (
+            method,
+            [s["methods"][method]["rank"] if method in s["methods"] else None for s in settings],
+            average[method]["rank"] if method in average else None,
+        )
+        for method in methods
+    ]
+    return RankTable([s["name"] for s in settings], rows)
+
+
+# ---------------------------------------------------------------- cost
+
+
+@dataclass(frozen=True)
+class CostRow:
+    model: str
+    init_density: float | None
+    target_sparsity: float | None
+    method: str
+    n: int
+    wall_seconds: float
+    train_flops_vs_dense: float | None
+    inference_flops_vs_dense: float | None
+    sparsity: float
+
+
+def cost_rows(runs: Sequence[Run], keys: RunKeys) -> list[CostRow]:
+    """Mean cost of each method in each setting over its completed runs.
+
+    FLOPs are the harness's own count of the Conv2d/Linear multiply-accumulates with the
+    density in force (docs/results.md), so the ratios compare methods, not hardware.
+    """
+    groups: dict[tuple, list[Mapping]] = defaultdict(list)
+    for run in runs:
+        if not run.completed:
+            continue
+        setting, label, _ = keys.of_config(run.config)
+        if label == DENSE:
+            key = (setting.model.name, None, None, label)
+        else:
+            key = (setting.model.name, setting.init_density, setting.target_sparsity, label)
+        groups[key].append(run.record)
+    order = {label: i for i, label in enumerate(method_order(k[3] for k in groups))}
+    rows = []
+    for (model, init, target, label), records in sorted(
+        groups.items(),
+        key=lambda item: (
+            item[0][0],
+            item[0][1] is not None,
+            -(item[0][1] or 0),
+            item[0][2] or 0,
+            order[item[0][3]],
+        ),
+    ):
+        costs = [r["cost"] for r in records]
+        rows.append(
+            CostRow(
+                model=model,
+                init_density=init,
+                target_sparsity=target,
+                method=label,
+                n=len(records),
+                wall_seconds=statistics.mean(c["wall_seconds"] for c in costs),
+                train_flops_vs_dense=_mean_ratio(costs, "train_flops"),
+                inference_flops_vs_dense=_mean_ratio(costs, "inference_flops"),
+                sparsity=statistics.mean(r["final"]["sparsity"] for r in records),
+            )
+        )
+    return rows
+
+
+def _mean_ratio(costs: Sequence[Mapping], name: str) -> float | None:
+    ratios = [_ratio(c, name) for c in costs]
+    known = [r for r in ratios if r is not None and math.isfinite(r)]
+    return statistics.mean(known) if known else None

@@ -1,0 +1,280 @@
+"""The report: its tables and figures from fabricated results, and the full page in a browser."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import run_all
+from benchmark.stats import RunKeys, summarise
+from reports import Run, build_report
+from reports.browser import check_page, find_chromium
+from reports.plots import cd_cliques
+from reports.styles import method_order, method_styles
+from reports.tables import latex_table, paper_tables, rank_table, run_rows
+
+
+def result(
+    method: str,
+    acc: float,
+    seed: int,
+    *,
+    arch: str = "vgg19",
+    init: float = 1.0,
+    sparsity: float = 0.95,
+    epochs: int = 3,
+) -> dict[str, Any]:
+    """A complete result record (docs/results.md) with made-up but consistent numbers."""
+    target = 0.0 if method == "dense" else sparsity
+    density = 1.0 - target
+    config = {
+        "dataset": "synthetic",
+        "arch": arch,
+        "width": 0.0625,
+        "epochs": epochs,
+        "init_density": init,
+        "target_sparsity": target,
+        "method": method,
+        "method_params": {},
+        "seed": seed,
+    }
+    return {
+        "schema": "fggp-bench/run/1",
+        "harness_version": 1,
+        "run_id": f"{method[:4]}{arch[:3]}{init}{sparsity}{seed}".replace(".", ""),
+        "status": "completed",
+        "config": config,
+        "final": {"test_acc": acc, "best_test_acc": acc + 0.5, "sparsity": target},
+        "history": [
+            {"epoch": e, "test_acc": acc * e / epochs, "sparsity": target} for e in (1, 2, 3)
+        ],
+        "prune_schedule": []
+        if method == "dense"
+        else [
+            {"step": 1, "iteration": 0, "epoch": 0.0, "pruned": 10, "density": (1 + density) / 2},
+            {"step": 2, "iteration": 5, "epoch": 1.0, "pruned": 10, "density": density},
+        ],
+        "layers": [
+            {"name": "features.0.weight", "numel": 100, "density": min(1.0, 2 * density)},
+            {"name": "classifier.weight", "numel": 50, "density": density / 2},
+        ],
+        "cost": {
+            "wall_seconds": 2.0,
+            "train_flops": 300 * density,
+            "dense_train_flops": 300,
+            "inference_flops": 100 * density,
+            "dense_inference_flops": 100,
+        },
+        "data": {
+            "name": "synthetic",
+            "fingerprint": "ab" * 32,
+            "num_classes": 10,
+            "n_train": 512,
+            "n_test": 256,
+        },
+        "env": {
+            "torch": "2.12.1",
+            "cuda": None,
+            "device": "x86_64",
+            "python": "3.11.7",
+            "threads": 2,
+            "git_commit": "abc123",
+        },
+    }
+
+
+FGGP_AHEAD = {"fggp": 80.0, "magnitude": 75.0, "gradient": 60.0}
+
+
+def fabricated() -> list[dict[str, Any]]:
+    """Two settings, 5 seeds: FGGP leads clearly at 95%; at 98% gradient has no runs."""
+    results = []
+    for seed in range(5):
+        for method, acc in FGGP_AHEAD.items():
+            results.append(result(method, acc + _noise(method, seed), seed))
+        for method, acc in (("fggp", 70.0), ("magnitude", 71.0)):
+            results.append(result(method, acc - _noise(method, seed), seed, sparsity=0.98))
+        results.append(result("dense", 79.0 + _noise("fggp", seed), seed))
+    return results
+
+
+def _noise(method: str, seed: int) -> float:
+    """Seed noise of mean 0.2 and std 0.158, shuffled per method so differences vary."""
+    values = (0.0, 0.3, 0.1, 0.4, 0.2) if method == "fggp" else (0.2, 0.0, 0.4, 0.1, 0.3)
+    return values[seed]
+
+
+def as_runs(results: list[dict[str, Any]]) -> list[Run]:
+    return [Run(r["run_id"], r["config"], r["status"], r) for r in results]
+
+
+# --- pure parts ------------------------------------------------------------------------
+
+
+def test_cd_cliques_by_hand():
+    ranks = {"a": 1.0, "b": 1.5, "c": 3.0, "d": 3.2}
+    assert cd_cliques(ranks, 1.0) == [("a", "b"), ("c", "d")]
+    assert cd_cliques(ranks, 2.0) == [("a", "b", "c"), ("b", "c", "d")]
+    assert cd_cliques(ranks, 0.1) == []
+    assert cd_cliques(ranks, 5.0) == [("a", "b", "c", "d")]
+
+
+def test_method_styles_are_distinct_and_stable():
+    few = method_styles(["magnitude", "fggp"])
+    many = method_styles(
+        ["fggp", "magnitude", "gradient", "annealed_hybrid", "mine", "fggp(rate=0.3)"]
+    )
+    assert few["fggp"] == many["fggp"] and few["magnitude"] == many["magnitude"]
+    assert len({(s.colour, s.marker, s.dash) for s in many.values()}) == len(many)
+    assert len({s.colour for s in many.values()}) == len(many)
+    assert method_order(["zeta", "magnitude", "fggp(rate=0.3)", "fggp"]) == [
+        "fggp",
+        "fggp(rate=0.3)",
+        "magnitude",
+        "zeta",
+    ]
+
+
+def test_paper_table_best_significance_dense_and_gaps():
+    summary = summarise(fabricated())
+    (table,) = paper_tables(summary)
+    assert [c.target_sparsity for c in table.columns] == [0.95, 0.98]
+    rows = dict(table.rows)
+    assert list(rows) == ["fggp", "magnitude", "gradient"]
+    fggp95, fggp98 = rows["fggp"]
+    assert fggp95.best and not fggp98.best and rows["magnitude"][1].best
+    assert fggp95.mean == pytest.approx(80.2) and fggp95.n == 5
+    # 5 seeds, a constant 5-point gap: the paired t-test rejects after Holm
+    assert (
+        rows["magnitude"][0].significant == "worse" and rows["gradient"][0].significant == "worse"
+    )
+    assert rows["magnitude"][1].significant == "better"
+    assert fggp95.significant is None
+    assert rows["gradient"][1] is None  # no gradient runs at 98%
+    assert fggp95.reaches_dense and not rows["magnitude"][0].reaches_dense
+    assert table.dense[0].mean == pytest.approx(79.2) and table.dense[1].mean == pytest.approx(79.2)
+
+
+def test_one_table_per_initial_density_dense_start_first():
+    results = fabricated() + [
+        result(m, acc, seed, init=0.5) for seed in range(2) for m, acc in FGGP_AHEAD.items()
+    ]
+    tables = paper_tables(summarise(results))
+    assert [t.init_density for t in tables] == [1.0, 0.5]
+    assert len(tables[1].columns) == 1 and tables[1].rows[0][1][0].n == 2
+
+
+def test_latex_table():
+    tex = latex_table(paper_tables(summarise(fabricated())))
+    assert tex.count("\\begin{tabular}{lcc}") == 1
+    assert "\\textbf{80.20 $\\pm$ 0.16}" in tex
+    assert "75.20 $\\pm$ 0.16$^{*}$" in tex
+    assert "annealed" not in tex and "--" in tex  # the empty gradient cell
+    assert "95\\% & 98\\%" in tex
+
+
+def test_rank_table():
+    ranks = rank_table(summarise(fabricated()))
+    rows = {method: (values, average) for method, values, average in ranks.rows}
+    assert rows["fggp"] == ([1.0, 2.0], 1.5)
+    assert rows["gradient"] == ([3.0, None], 3.0)
+
+
+def test_run_rows_show_failed_and_missing_runs():
+    results = fabricated()
+    failed = dict(results[0], status="failed", error="CUDA out of memory")
+    failed.pop("final")
+    missing = result("gradient", 0.0, 0, sparsity=0.98)
+    runs = [Run(failed["run_id"], failed["config"], "failed", failed)]
+    runs += [Run("missing0000000", missing["config"], "missing", None)]
+    keys = RunKeys.of([r.config for r in runs])
+    rows = run_rows(runs, keys)
+    assert [(r["status"], r["test_acc"], r["error"]) for r in rows] == [
+        ("failed", None, "CUDA out of memory"),
+        ("missing", None, None),
+    ]
+
+
+# --- the whole report --------------------------------------------------------------------
+
+
+def build(tmp_path: Path, results: list[dict[str, Any]], runs: list[Run] | None = None):
+    return build_report(
+        tmp_path / "report",
+        title="fabricated",
+        summary=summarise(results),
+        runs=runs if runs is not None else as_runs(results),
+        command="python run_all.py --preset fabricated",
+    )
+
+
+def test_report_from_fabricated_results_is_self_contained(tmp_path):
+    results = fabricated()
+    missing = result("gradient", 0.0, 0, sparsity=0.98)
+    runs = as_runs(results) + [Run("feedfacefeedface", missing["config"], "missing", None)]
+    files = build(tmp_path, results, runs)
+    html = files.html.read_text()
+    assert not re.search(r"""(src|href)=["'](?!data:|#)""", html), "only inline data and anchors"
+    assert "http://" not in html and "https://" not in html
+    images = re.findall(r"<img [^>]*>", html)
+    assert len(images) >= 5 and all(re.search(r'alt="[^"]{20,}"', img) for img in images)
+    assert "feedfacefeedface" in html and "missing" in html
+    for r in results:
+        assert r["run_id"] in html
+    assert "python run_all.py --preset fabricated" in html
+    assert json.loads(files.summary.read_text())["claims"][0]["id"] == 1
+    with files.results_csv.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == len(runs) and rows[-1]["status"] == "missing"
+    with files.table_csv.open() as handle:
+        table = list(csv.DictReader(handle))
+    fggp = next(r for r in table if r["method"] == "fggp" and r["target_sparsity"] == "0.95")
+    assert float(fggp["mean"]) == pytest.approx(80.2) and fggp["rank"] == "1.0"
+    assert "\\toprule" in files.latex.read_text()
+
+
+def test_report_with_one_seed_and_one_method(tmp_path):
+    files = build(tmp_path, [result("fggp", 50.0, 0)])
+    html = files.html.read_text()
+    assert "not enough data" in html and "50.00" in html
+
+
+def test_report_of_a_real_tiny_grid(tmp_path, capsys):
+    out = tmp_path / "grid"
+    assert run_all.main(["--preset", "tiny", "--out", str(out), "--device", "cpu"]) == 0
+    assert f"report: {out}/report/report.html" in capsys.readouterr().out
+    html = (out / "report" / "report.html").read_text()
+    for path in (out / "runs").glob("*.json"):
+        assert path.stem in html
+    assert html.count("<figure>") >= 5
+    assert "python run_all.py --preset tiny --out" in html
+
+
+@pytest.mark.skipif(
+    find_chromium() is None,
+    reason="headless Chromium not installed (Debian package `chromium`; .ci/run installs it)",
+)
+def test_report_opens_in_headless_chromium_without_errors(tmp_path):
+    files = build(tmp_path, fabricated())
+    shot = tmp_path / "report.png"
+    check = check_page(files.html, shot)
+    assert check.errors == [] and check.requests == []
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and check.height > 2000
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="headless Chromium not installed")
+def test_the_browser_check_catches_errors_and_outside_requests(tmp_path):
+    page = tmp_path / "bad.html"
+    page.write_text(
+        '<!DOCTYPE html><html lang="en"><body><img src="http://127.0.0.1:9/x.png" alt="x">'
+        "<script>console.error('boom'); undefined_function();</script></body></html>"
+    )
+    check = check_page(page)
+    assert any("boom" in e for e in check.errors)
+    assert any("undefined_function" in e for e in check.errors)
+    assert check.requests == ["http://127.0.0.1:9/x.png"]
