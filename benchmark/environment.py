@@ -32,7 +32,18 @@ def git_commit(repo: Path = REPO_ROOT) -> str | None:
 def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return platform.processor() or platform.machine() or device.type
+    return _cpu_model() or platform.processor() or platform.machine() or device.type
+
+
+def _cpu_model() -> str | None:
+    """The CPU's marketing name on Linux (`platform.processor()` there is often empty)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip() or None
+    except OSError:
+        return None
+    return None
 
 
 def describe(device: torch.device) -> dict[str, object]:
