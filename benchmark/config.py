@@ -2,8 +2,11 @@
 
 Everything that can change a run's result lives in `RunConfig`, so two runs with the
 same configuration hash are interchangeable and a grid can skip a run whose result
-file already exists. Execution details that must not change the result (device,
-thread count, output folder, verbosity) are deliberately *not* here.
+file already exists. Execution details that must not change the result beyond
+floating-point rounding (device, thread count, `torch.compile`, cuDNN autotuning, output
+folder, verbosity) are deliberately *not* here. Precision is: bf16 and fp32 are different
+arithmetic, so `precision` is part of the identity; its default, `auto`, names "bf16 where
+the GPU supports it, fp32 elsewhere", and each result records which one it got.
 
 Defaults are the paper's CIFAR recipe (GraNet/FGGP): VGG-19, 160 epochs of SGD with
 Nesterov momentum, lr 0.1 decayed x0.1 at 50% and 75% of training, gradual cubic
@@ -24,7 +27,9 @@ from typing import Any
 from benchmark.errors import UserError
 
 GRAD_SOURCES = ("batch", "ema")
-PRECISIONS = ("fp32", "bf16")
+# "auto": bf16 autocast on a CUDA GPU with native bf16 (compute capability 8.0+, Ampere and
+# later), fp32 anywhere else. The result file records the precision actually used.
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 def _field(default: Any, help: str) -> Any:
@@ -63,7 +68,9 @@ class RunConfig:
     )
     lr_gamma: float = _field(0.1, "lr decay factor at each milestone")
     augment: bool = _field(True, "random crop (4-pixel padding) and horizontal flip")
-    precision: str = _field("fp32", "fp32, or bf16 autocast")
+    precision: str = _field(
+        "auto", "auto (bf16 on GPUs that support it, else fp32), fp32, or bf16 autocast"
+    )
     # --- data subsets (0 = all); validation images are carved from the training set
     train_limit: int = _field(0, "use only the first N training images (0 = all)")
     test_limit: int = _field(0, "use only the first N test images (0 = all)")

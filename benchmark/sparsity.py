@@ -105,7 +105,8 @@ class SparsityEngine:
 
     # --- pruning ----------------------------------------------------------------------
     def active_count(self) -> int:
-        return int(sum(int(mask.sum()) for mask in self.masks))
+        # Summed on the device, read back once (one host synchronisation, not one per layer).
+        return int(torch.stack([mask.sum() for mask in self.masks]).sum())
 
     def flat_weights(self) -> Tensor:
         return torch.cat([p.detach().reshape(-1) for p in self.params])
@@ -141,20 +142,25 @@ class SparsityEngine:
     @torch.no_grad()
     def measured_sparsity(self) -> float:
         """Fraction of prunable weights that are exactly zero, read from the weights."""
-        zeros = sum(int((p == 0).sum()) for p in self.params)
+        zeros = int(torch.stack([(p == 0).sum() for p in self.params]).sum())
         return zeros / self.n_prunable
+
+    def _active_by_layer(self) -> list[int]:
+        return torch.stack([mask.sum() for mask in self.masks]).tolist()
 
     def layer_densities(self) -> list[dict[str, object]]:
         return [
-            {"name": name, "numel": numel, "density": int(mask.sum()) / numel}
-            for name, numel, mask in zip(self.names, self.numels, self.masks, strict=True)
+            {"name": name, "numel": numel, "density": active / numel}
+            for name, numel, active in zip(
+                self.names, self.numels, self._active_by_layer(), strict=True
+            )
         ]
 
     def nonzero_by_module(self) -> dict[str, int]:
         """Surviving weights per module name (for FLOP counting), dense layers included."""
         return {
-            name.removesuffix(".weight"): int(m.sum())
-            for name, m in zip(self.names, self.masks, strict=True)
+            name.removesuffix(".weight"): active
+            for name, active in zip(self.names, self._active_by_layer(), strict=True)
         }
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import Tensor, nn
 
 import baselines
 from benchmark import environment, flops
@@ -90,13 +90,75 @@ def carve_splits(data: Dataset, config: RunConfig) -> Splits:
     return Splits(train=(x_train, y_train), val=val, test=(x_test, y_test))
 
 
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """The arithmetic a run uses: `auto` is bf16 on a CUDA GPU with native bf16 (compute
+    capability 8.0 or later), fp32 anywhere else; `fp32` and `bf16` are taken as given."""
+    if precision != "auto":
+        return precision
+    if device.type == "cuda" and torch.cuda.get_device_capability(device)[0] >= 8:
+        return "bf16"
+    return "fp32"
+
+
 def autocast(device: torch.device, precision: str) -> torch.autocast:
+    """bf16 autocast for `precision == "bf16"` (a resolved precision, not `auto`)."""
+    if precision not in ("fp32", "bf16"):
+        raise ValueError(f"resolve the precision first: got {precision!r}")
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
+def setup_device(device: torch.device) -> None:
+    """Process-wide switches for fast training on `device` (they do not change what is
+    computed, only how: see docs/performance.md)."""
+    if device.type == "cpu":
+        # Weight decay drives small weights into the denormal range, where CPU arithmetic
+        # is 10-100x slower; flushing them to zero changes no result we could measure.
+        torch.set_flush_denormal(True)
+    if device.type == "cuda":
+        # Autotuned convolution algorithms: faster, but the choice can differ between
+        # processes, so GPU runs are not bitwise repeatable (they never were: several
+        # cuDNN backward kernels are non-deterministic anyway).
+        torch.backends.cudnn.benchmark = True
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def compile_backend(compile: bool | str) -> str | None:
+    """`--compile` as a torch.compile backend name: True is inductor, False is none."""
+    if compile is True:
+        return "inductor"
+    if compile is False or compile is None:
+        return None
+    if not isinstance(compile, str) or not compile:
+        raise UserError(f"compile must be true, false or a torch.compile backend, got {compile!r}")
+    return compile
+
+
+def make_optimizer(model: nn.Module, config: RunConfig, fused: bool) -> torch.optim.SGD:
+    """SGD with the run's hyperparameters. `fused` (used on CUDA) updates every parameter
+    in one kernel instead of a few passes over the weights; same update, same state."""
+    return torch.optim.SGD(
+        model.parameters(),
+        lr=config.lr,
+        momentum=config.momentum,
+        nesterov=config.nesterov and config.momentum > 0,
+        weight_decay=config.weight_decay,
+        fused=fused or None,
+    )
+
+
 @torch.no_grad()
-def evaluate(model: nn.Module, loader: DeviceLoader, precision: str) -> tuple[float, float]:
-    """(accuracy in percent, mean cross-entropy) over one pass of an unaugmented loader."""
+def evaluate(
+    model: nn.Module,
+    loader: DeviceLoader,
+    precision: str,
+    forward: Callable[[Tensor], Tensor] | None = None,
+) -> tuple[float, float]:
+    """(accuracy in percent, mean cross-entropy) over one pass of an unaugmented loader.
+
+    `forward` is the model's (possibly compiled) call; the loop reads nothing back from
+    the device until the pass is over.
+    """
+    forward = model if forward is None else forward
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -105,7 +167,7 @@ def evaluate(model: nn.Module, loader: DeviceLoader, precision: str) -> tuple[fl
     count = 0
     for images, labels in loader.eval_batches():
         with autocast(device, precision):
-            logits = model(images)
+            logits = forward(images)
         loss_sum += F.cross_entropy(logits.float(), labels, reduction="sum").double()
         correct += (logits.argmax(dim=1) == labels).sum()
         count += len(labels)
@@ -128,10 +190,22 @@ class TrainingRun:
     an epoch boundary continues exactly as if it had never stopped.
     """
 
-    def __init__(self, config: RunConfig, device: torch.device, data_dir: Path) -> None:
+    def __init__(
+        self,
+        config: RunConfig,
+        device: torch.device,
+        data_dir: Path,
+        *,
+        data: Dataset | None = None,
+        compile: bool | str = False,
+    ) -> None:
+        """`data` replaces loading `config.dataset` (the performance benchmark's stand-in
+        images); `compile` compiles the model's forward and backward with torch.compile."""
         self.config = config
         self.device = device
-        self.data = load_dataset(config.dataset, data_dir)
+        self.precision = resolve_precision(config.precision, device)
+        self.compile_backend = compile_backend(compile)
+        self.data = data if data is not None else load_dataset(config.dataset, data_dir)
         self.splits = carve_splits(self.data, config)
         self.train_loader, self.test_loader, self.val_loader = _loaders(
             config, self.data, self.splits, device
@@ -142,8 +216,18 @@ class TrainingRun:
         model = build_model(config.arch, self.data.num_classes, config.width, channels)
         self.positions = flops.layer_geometry(model, (channels, height, width))
         self.model = model.to(device)
-        if device.type == "cuda":
+        self.channels_last = device.type == "cuda"
+        if self.channels_last:
+            # The loader's batches are NHWC in memory already, so no layout conversion.
             self.model = self.model.to(memory_format=torch.channels_last)
+        # The training and evaluation call. Compiled, it stays a wrapper around
+        # `self.model`, which keeps its own parameter names for the masks and checkpoints.
+        # Static shapes: a run sees at most a few (full and last batch, eval batches).
+        self.forward: Callable[[Tensor], Tensor] = (
+            torch.compile(self.model, backend=self.compile_backend, dynamic=False)
+            if self.compile_backend
+            else self.model
+        )
 
         self.engine = SparsityEngine(self.model, config.keep_first_last_dense)
         mask_generator = torch.Generator().manual_seed(config.seed + _MASK_SEED_OFFSET)
@@ -168,13 +252,8 @@ class TrainingRun:
             plan,
             len(self.train_loader),
         )
-        self.optimizer = torch.optim.SGD(
-            self.model.parameters(),
-            lr=config.lr,
-            momentum=config.momentum,
-            nesterov=config.nesterov and config.momentum > 0,
-            weight_decay=config.weight_decay,
-        )
+        self.fused_optimizer = device.type == "cuda"
+        self.optimizer = make_optimizer(self.model, config, fused=self.fused_optimizer)
         self.lr_schedule = torch.optim.lr_scheduler.MultiStepLR(
             self.optimizer,
             lr_milestone_epochs(config.epochs, config.lr_milestones),
@@ -198,30 +277,50 @@ class TrainingRun:
     def _forward_macs(self) -> int:
         return flops.inference_macs(self.positions, _nonzero_weights(self.model, self.engine))
 
+    def train_step(self, images: Tensor, labels: Tensor) -> Tensor:
+        """One optimisation step on one batch, pruning first if the plan says so.
+
+        Returns the batch's mean loss as a device tensor. Nothing is read back to the host
+        (no `.item()`, no data-dependent Python branch) except at a pruning step, where the
+        number of weights to remove must be known: the GPU never waits for the CPU.
+        """
+        with autocast(self.device, self.precision):
+            logits = self.forward(images)
+        loss = F.cross_entropy(logits.float(), labels)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.prune_if_planned()
+        self.engine.apply_to_gradients()
+        self.optimizer.step()
+        self.engine.apply_to_weights()
+        self.train_macs += 3 * self.current_macs * len(labels)
+        self.iteration += 1
+        return loss.detach()
+
+    def prune_if_planned(self) -> bool:
+        """After a backward pass: prune if this iteration is a planned step (True if the
+        masks changed). The only place a training step reads values back from the device."""
+        if self.pruner.after_backward(self.iteration, self.optimizer):
+            self.current_macs = self._forward_macs()
+            return True
+        return False
+
+    def evaluate(self, loader: DeviceLoader) -> tuple[float, float]:
+        return evaluate(self.model, loader, self.precision, self.forward)
+
     def train_epoch(self) -> dict[str, Any]:
-        config, device = self.config, self.device
         epoch_start = time.perf_counter()
         lr = self.optimizer.param_groups[0]["lr"]
-        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
         seen = 0
         self.model.train()
         for images, labels in self.train_loader.epoch(self.epochs_done):
-            with autocast(device, config.precision):
-                logits = self.model(images)
-            loss = F.cross_entropy(logits.float(), labels)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if self.pruner.after_backward(self.iteration, self.optimizer):
-                self.current_macs = self._forward_macs()
-            self.engine.apply_to_gradients()
-            self.optimizer.step()
-            self.engine.apply_to_weights()
-            loss_sum += loss.detach().double() * len(labels)
+            loss = self.train_step(images, labels)
+            loss_sum += loss.double() * len(labels)
             seen += len(labels)
-            self.train_macs += 3 * self.current_macs * len(labels)
-            self.iteration += 1
         self.lr_schedule.step()
-        test_acc, test_loss = evaluate(self.model, self.test_loader, config.precision)
+        # The epoch's first reads from the device (accuracy, loss sum): after its last step.
+        test_acc, test_loss = self.evaluate(self.test_loader)
         record = {
             "epoch": self.epochs_done + 1,
             "train_loss": _finite_or_none(float(loss_sum) / seen),
@@ -232,7 +331,7 @@ class TrainingRun:
             "seconds": time.perf_counter() - epoch_start,
         }
         if self.val_loader is not None:
-            record["val_acc"], val_loss = evaluate(self.model, self.val_loader, config.precision)
+            record["val_acc"], val_loss = self.evaluate(self.val_loader)
             record["val_loss"] = _finite_or_none(val_loss)
         self.history.append(record)
         return record
@@ -251,6 +350,7 @@ class TrainingRun:
             "iteration": self.iteration,
             "train_macs": self.train_macs,
             "elapsed": elapsed,
+            "precision": self.precision,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -270,7 +370,20 @@ class TrainingRun:
         self.iteration = state["iteration"]
         self.train_macs = state["train_macs"]
         self.elapsed = state["elapsed"]
+        # A run keeps the arithmetic it started with, even if `auto` would now resolve
+        # otherwise (resumed on another kind of device): one run, one precision.
+        self.precision = state.get("precision", self.precision)
         self.current_macs = self._forward_macs()
+
+    def execution(self) -> dict[str, Any]:
+        """How the run was executed: the resolved precision and the speed switches."""
+        return {
+            "precision": self.precision,
+            "compile": self.compile_backend,
+            "channels_last": self.channels_last,
+            "cudnn_benchmark": self.device.type == "cuda" and torch.backends.cudnn.benchmark,
+            "fused_optimizer": self.fused_optimizer,
+        }
 
     def result(self, wall_seconds: float) -> dict[str, Any]:
         config, engine, splits = self.config, self.engine, self.splits
@@ -310,6 +423,7 @@ class TrainingRun:
                 "n_val": len(splits.val[0]) if splits.val else 0,
                 "n_test": len(splits.test[0]),
             },
+            "execution": self.execution(),
             "env": environment.describe(self.device),
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
@@ -323,25 +437,22 @@ def train(
     log: Log | None = None,
     checkpoint: Path | None = None,
     checkpoint_every: int = 5,
+    compile: bool | str = False,
 ) -> dict[str, Any]:
     """Run one configuration end to end and return its result record (see docs/results.md).
 
     With `checkpoint`, the run's state is saved there atomically every `checkpoint_every`
     epochs, a run that finds a checkpoint of itself continues from it, and the file is
-    removed once the run ends.
+    removed once the run ends. `compile` (True, or a torch.compile backend name) compiles
+    the model: an execution option like the device, not part of the run's identity.
     """
     config = prepare(config)
     device = torch.device(device)
     log = log or (lambda _line: None)
     started = time.perf_counter()
-    if device.type == "cpu":
-        # Weight decay drives small weights into the denormal range, where CPU arithmetic
-        # is 10-100x slower; flushing them to zero changes no result we could measure.
-        torch.set_flush_denormal(True)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
+    setup_device(device)
 
-    run = TrainingRun(config, device, data_dir)
+    run = TrainingRun(config, device, data_dir, compile=compile)
     if checkpoint is not None and checkpoint.exists():
         run.load_state_dict(load_checkpoint(checkpoint))
         log(f"resumed from {checkpoint} after epoch {run.epochs_done}")

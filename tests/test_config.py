@@ -16,7 +16,10 @@ def test_hash_is_stable_and_canonical():
     assert len(a.run_id()) == 16
     # Pinned: a change of the canonical form or of a default renames every stored result,
     # so it must be deliberate (update this value and say so in the changelog).
-    assert RunConfig().run_id() == "bb751159a03e03e7"
+    # Changed from bb751159a03e03e7 when the default precision became "auto" (issue 6); an
+    # explicit fp32 configuration keeps the old identity, and its CPU numbers are unchanged.
+    assert RunConfig().run_id() == "e157fc0278845bba"
+    assert RunConfig(precision="fp32").run_id() == "bb751159a03e03e7"
 
 
 def test_every_field_changes_the_hash():
@@ -53,6 +56,8 @@ def test_every_field_changes_the_hash():
     assert set(changed) == set(base.to_dict())
     ids = {base.run_id()} | {base.replace(**{k: v}).run_id() for k, v in changed.items()}
     assert len(ids) == len(changed) + 1
+    # "auto" is its own identity: it is not the same run as either precision it resolves to
+    assert len({base.replace(precision=p).run_id() for p in ("auto", "fp32", "bf16")}) == 3
 
 
 def test_default_method_parameters_are_part_of_the_identity():

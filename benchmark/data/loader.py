@@ -113,9 +113,11 @@ class DeviceLoader:
             yield from self._in_order(self.batch_size, self.drop_last)
             return
         plan = epoch_plan(len(self.images), self.seed, epoch)
-        # One host-to-device copy per epoch; batches then slice on the device.
+        # One host-to-device copy per epoch; batches then slice on the device. From pinned
+        # memory the copy is asynchronous: the GPU need not drain its queue at an epoch start.
         order, dy, dx, flip = (
-            t.to(self.device, non_blocking=True) for t in (plan.order, plan.dy, plan.dx, plan.flip)
+            self._pinned(t).to(self.device, non_blocking=True)
+            for t in (plan.order, plan.dy, plan.dx, plan.flip)
         )
         if not self.shuffle:
             order = torch.arange(len(self.images), device=self.device)
@@ -126,6 +128,9 @@ class DeviceLoader:
             if self.augment:
                 batch = self._crop_flip(batch, dy[part], dx[part], flip[part])
             yield self._normalise(batch), self.labels[index]
+
+    def _pinned(self, tensor: Tensor) -> Tensor:
+        return tensor.pin_memory() if self.device.type == "cuda" else tensor
 
     def eval_batches(self, batch_size: int | None = None) -> Iterator[tuple[Tensor, Tensor]]:
         """All images in order, unaugmented, every image once (`batch_size` may be large)."""
