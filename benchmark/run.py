@@ -60,12 +60,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     parser.add_argument("--quiet", action="store_true", default=False, help="no per-epoch lines")
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        default=False,
+        help="torch.compile the model (faster on GPUs after a minute or two of compiling; "
+        "an execution option like --device, not part of the run's identity)",
+    )
     group = parser.add_argument_group("run configuration (defaults: the paper's recipe)")
     for field in dataclasses.fields(RunConfig):
         flag = "--" + field.name.replace("_", "-")
         help_text = f"{field.metadata['help']} (default: {field.default!r})"
         if field.name == "method":
-            help_text += f"; one of {', '.join(baselines.available())}"
+            help_text += (
+                f"; one of {', '.join(baselines.available())}, or your own as path/to/file.py:name"
+            )
         if field.name == "method_params":
             group.add_argument(
                 "--method-param",
@@ -132,7 +141,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"run {config.run_id()}: {config.method} on {config.arch} x{config.width} "
                 f"{config.dataset}, target sparsity {config.target_sparsity}, device {device}"
             )
-        result = train(config, device=device, data_dir=args.data_dir or DEFAULT_DATA_DIR, log=log)
+        result = train(
+            config,
+            device=device,
+            data_dir=args.data_dir or DEFAULT_DATA_DIR,
+            log=log,
+            compile=args.compile,
+        )
         path = args.out / f"{result['run_id']}.json"
         write_json_atomic(path, result)
     except UserError as error:

@@ -215,3 +215,32 @@ def test_cuda_run_uses_the_fast_path_and_stays_exact(tiny):
     fp32 = train(tiny.replace(precision="fp32"), device="cuda")
     assert fp32["execution"]["precision"] == "fp32"
     assert_exact_sparsity(fp32, 0.9)
+
+
+def test_compile_flag_reaches_training_but_not_the_identity(tmp_path, monkeypatch, capsys):
+    """`--compile` (run) and `compile=` (grid worker) reach `train`; the run id ignores it."""
+    import benchmark.grid.execute as execute
+    import benchmark.run as cli
+
+    asked = []
+
+    def recording_train(config, **kwargs):
+        asked.append(kwargs["compile"])
+        return train(config, **{**kwargs, "compile": False})  # inductor is minutes on a CPU
+
+    monkeypatch.setattr(cli, "train", recording_train)
+    monkeypatch.setattr(execute, "train", recording_train)
+    flags = ["--width", "0.0625", "--dataset", "synthetic", "--epochs", "1", "--device", "cpu"]
+    flags += ["--train-limit", "128", "--test-limit", "64", "--prune-steps", "2", "--quiet"]
+    assert cli.main([*flags, "--compile", "--out", str(tmp_path / "a")]) == 0
+    assert cli.main([*flags, "--out", str(tmp_path / "b")]) == 0
+    capsys.readouterr()
+    assert asked == [True, False]
+    assert [p.name for p in (tmp_path / "a").glob("*.json")] == [
+        p.name for p in (tmp_path / "b").glob("*.json")
+    ]
+    config = RunConfig(
+        width=0.0625, dataset="synthetic", epochs=1, train_limit=128, test_limit=64, prune_steps=2
+    )
+    outcome = execute.run_one(config.to_dict(), str(tmp_path / "grid"), "cpu", 1, compile=True)
+    assert outcome.status == "completed" and asked[-1] is True

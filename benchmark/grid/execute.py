@@ -38,8 +38,11 @@ class Outcome:
     error: str | None = None
 
 
-def run_one(config_data: dict[str, Any], root: str, device: str, threads: int) -> Outcome:
-    """Train one run into the store at `root`; failures are recorded, not raised."""
+def run_one(
+    config_data: dict[str, Any], root: str, device: str, threads: int, compile: bool = False
+) -> Outcome:
+    """Train one run into the store at `root`; failures are recorded, not raised.
+    `compile` runs the model through torch.compile (an execution option: same run id)."""
     config = config_from_dict(config_data)
     store = RunStore(Path(root))
     run_id = config.run_id()
@@ -61,6 +64,7 @@ def run_one(config_data: dict[str, Any], root: str, device: str, threads: int) -
                 log=log,
                 checkpoint=store.checkpoint_path(run_id),
                 checkpoint_every=CHECKPOINT_EVERY,
+                compile=compile,
             )
         except Exception as error:  # isolate the run: record it, keep the grid going
             log(traceback.format_exc())
@@ -83,8 +87,10 @@ def _init_worker(devices: Any) -> None:
     _worker_device = devices.get()
 
 
-def _run_in_worker(config_data: dict[str, Any], root: str, threads: int) -> Outcome:
-    return run_one(config_data, root, _worker_device, threads)
+def _run_in_worker(
+    config_data: dict[str, Any], root: str, threads: int, compile: bool = False
+) -> Outcome:
+    return run_one(config_data, root, _worker_device, threads, compile)
 
 
 def device_slots(device: str, workers: int, runs_per_gpu: int) -> list[str]:
@@ -106,6 +112,7 @@ def run_local(
     store: RunStore,
     slots: Sequence[str],
     on_finish: Callable[[RunConfig, Outcome], None],
+    compile: bool = False,
 ) -> list[Outcome]:
     """Run `configs` on a pool with one worker process per device slot."""
     cpu_workers = sum(slot == "cpu" for slot in slots)
@@ -119,7 +126,7 @@ def run_local(
         max_workers=len(slots), mp_context=context, initializer=_init_worker, initargs=(queue,)
     ) as pool:
         futures = {
-            pool.submit(_run_in_worker, config.to_dict(), str(store.root), threads): config
+            pool.submit(_run_in_worker, config.to_dict(), str(store.root), threads, compile): config
             for config in configs
         }
         try:
