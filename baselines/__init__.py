@@ -1,7 +1,17 @@
 """Pruning methods behind one registry; importing this package registers the built-ins."""
 
-from baselines import annealed_hybrid, dense, fggp, gradient, hybrid, magnitude  # noqa: F401
+from baselines import (  # noqa: F401
+    annealed_hybrid,
+    dense,
+    fggp,
+    gradient,
+    hybrid,
+    magnitude,
+    random_pruning,
+    taylor,
+)
 from baselines.registry import (
+    SOURCE_PARAM,
     InvalidSelection,
     PruningMethod,
     available,
@@ -13,6 +23,7 @@ from baselines.registry import (
 )
 
 __all__ = [
+    "SOURCE_PARAM",
     "InvalidSelection",
     "PruningMethod",
     "available",

@@ -4,6 +4,11 @@ A method is anything with `select(weight, grad, active, k, progress) -> Tensor`.
 registered as a *factory* (a class or a function) whose keyword parameters are the
 method's hyperparameters; their defaults are filled in before a run is hashed, so
 `fggp` and `fggp(rate=0.5)` name the same run.
+
+Besides registered names, a name may be a file spec, `path/to/file.py:factory`
+(`baselines.external`): the file is loaded lazily by whichever process needs it, and
+its content hash joins the parameters as `source_sha256`, so the run's identity covers
+the code that defines the method.
 """
 
 from __future__ import annotations
@@ -15,7 +20,11 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor
 
+from baselines import external
 from benchmark.errors import UserError
+
+SOURCE_PARAM = "source_sha256"
+"""Added to a file method's parameters: the hash of the file the run was planned with."""
 
 
 class PruningMethod(Protocol):
@@ -44,17 +53,43 @@ def available() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def _factory(name: str) -> Factory:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise UserError(f"unknown method {name!r}; choose from: {', '.join(available())}") from None
+def _lookup(name: str) -> tuple[Factory, str | None]:
+    """The factory a name stands for, and for a file method the hash of what was loaded."""
+    if name in _REGISTRY:
+        return _REGISTRY[name], None
+    if external.is_file_spec(name):
+        return external.load(name)
+    raise UserError(
+        f"unknown method {name!r}; choose from: {', '.join(available())}, "
+        "or name your own as path/to/file.py:factory"
+    )
 
 
 def resolve_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """The method's full parameter set: given values over the factory's defaults."""
-    signature = inspect.signature(_factory(name))
+    """The method's full parameter set: given values over the factory's defaults.
+
+    For a file method, also `source_sha256`: the hash of the file as loaded, which must
+    equal a hash already given (a run planned against another version is refused).
+    """
+    return _resolve(name, *_lookup(name), params)
+
+
+def _resolve(
+    name: str, factory: Factory, source: str | None, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    signature = inspect.signature(factory)
+    params = dict(params)
     resolved: dict[str, Any] = {}
+    if source is not None:
+        if SOURCE_PARAM in signature.parameters:
+            raise UserError(f"method {name!r}: the parameter name {SOURCE_PARAM!r} is reserved")
+        planned = params.pop(SOURCE_PARAM, source)
+        if planned != source:
+            raise UserError(
+                f"method file of {name!r} changed since this run was planned "
+                f"({SOURCE_PARAM} {planned} then, {source} now); plan it again for a new run id"
+            )
+        resolved[SOURCE_PARAM] = source
     for parameter in signature.parameters.values():
         if parameter.name in params:
             resolved[parameter.name] = params[parameter.name]
@@ -64,16 +99,26 @@ def resolve_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
             raise UserError(f"method {name!r} needs parameter {parameter.name!r}")
     unknown = sorted(set(params) - set(resolved))
     if unknown:
-        known = ", ".join(resolved) or "none"
+        known = ", ".join(k for k in resolved if k != SOURCE_PARAM) or "none"
         raise UserError(f"method {name!r} has no parameter(s) {', '.join(unknown)} (has: {known})")
     return resolved
 
 
 def build(name: str, params: Mapping[str, Any]) -> PruningMethod:
+    """The method object a run uses; refuses one that has no `select` to call."""
+    factory, source = _lookup(name)
+    kwargs = _resolve(name, factory, source, params)
+    kwargs.pop(SOURCE_PARAM, None)
     try:
-        return _factory(name)(**resolve_params(name, params))
+        method = factory(**kwargs)
     except (TypeError, ValueError) as error:
         raise UserError(f"method {name!r}: {error}") from None
+    if not callable(getattr(method, "select", None)):
+        raise UserError(
+            f"method {name!r} built a {type(method).__name__}, which has no "
+            "select(weight, grad, active, k, progress) method"
+        )
+    return method
 
 
 def prunes(method: PruningMethod) -> bool:

@@ -34,10 +34,17 @@ def select(name: str, k: int, active=ALL, progress: float = 0.0, **params) -> li
     return chosen(method.select(WEIGHT, GRAD, active, k, progress))
 
 
-def test_registry_lists_the_paper_methods():
-    assert {"fggp", "magnitude", "gradient", "annealed_hybrid", "dense", "hybrid"} <= set(
-        baselines.available()
-    )
+def test_registry_lists_the_paper_methods_and_the_extra_baselines():
+    assert {
+        "fggp",
+        "magnitude",
+        "gradient",
+        "annealed_hybrid",
+        "dense",
+        "hybrid",
+        "random",
+        "taylor",
+    } <= set(baselines.available())
 
 
 def test_magnitude_prunes_smallest_absolute_weights():
@@ -79,6 +86,52 @@ def test_annealed_hybrid_starts_as_magnitude_and_anneals_towards_gradient():
     assert select("annealed_hybrid", 2, progress=0.5) == [3, 5]
 
 
+def test_taylor_prunes_smallest_weight_times_gradient():
+    # |w*g|: 0.005, 0.08, 0.018, 0.15, 0.021, 0.008, 0.045, 0.03
+    # ascending: 0 (0.005), 5 (0.008), 2 (0.018), 4 (0.021), 7 (0.03), 6, 1, 3
+    assert select("taylor", 3) == [0, 2, 5]
+    # neither criterion alone picks these: magnitude takes 1, 5, 6 and gradient 0, 2, 4
+    assert select("magnitude", 3) == [1, 5, 6] and select("gradient", 3) == [0, 2, 4]
+    # with 0 and 5 already pruned, the next three: 2, 4, 7
+    assert select("taylor", 3, active=b(0, 1, 1, 1, 1, 0, 1, 1)) == [2, 4, 7]
+
+
+def test_taylor_score_is_signless_and_zero_gradient_goes_first():
+    method = baselines.build("taylor", {})
+    weight, grad = t(-2.0, 3.0, 0.5, -1.0), t(-0.1, 0.0, 0.5, 0.2)  # |w*g| 0.2, 0, 0.25, 0.2
+    assert chosen(method.select(weight, grad, torch.ones(4, dtype=torch.bool), 2, 0.0)) == [0, 1]
+
+
+def random_selection(k: int, active=ALL, weight=WEIGHT, **params) -> list[int]:
+    return chosen(baselines.build("random", params).select(weight, GRAD, active, k, 0.0))
+
+
+def test_random_is_a_pure_function_of_its_inputs():
+    assert random_selection(3) == random_selection(3)  # a repeated or resumed run agrees
+    draws = {tuple(random_selection(3, mask_seed=s)) for s in range(20)}
+    assert len(draws) > 10  # the mask seed changes the draw
+    others = {tuple(random_selection(3, weight=WEIGHT + 0.01 * s)) for s in range(20)}
+    assert len(others) > 10  # so do the weights (another run seed trains other weights)
+    assert all(len(d) == 3 for d in draws | others)
+
+
+def test_random_is_uniform_over_the_active_weights():
+    # 4000 draws of 2 of the 6 active weights: each is picked 4000 * 2/6 = 1333 times in
+    # expectation, sd 30; pruned weights (1 and 6) never.
+    active = b(1, 0, 1, 1, 1, 1, 0, 1)
+    counts = torch.zeros(8)
+    for s in range(4000):
+        counts[random_selection(2, active=active, mask_seed=s)] += 1
+    assert counts[1] == counts[6] == 0
+    picked = counts[active]
+    assert picked.sum() == 8000 and (picked - 8000 / 6).abs().max() < 120, picked.tolist()
+
+
+def test_random_mask_seed_must_be_an_integer():
+    with pytest.raises(UserError, match="mask_seed must be an integer"):
+        baselines.build("random", {"mask_seed": 0.5})
+
+
 def test_hybrid_order_and_schedules():
     gradient_first = Hybrid(order="gradient_first", rate=0.5, final_rate=0.5)
     magnitude_first = Hybrid(order="magnitude_first", rate=0.5, final_rate=0.5)
@@ -99,7 +152,9 @@ def test_pool_size_rounds_up_and_is_capped():
     assert pool_size(3, 0.1, 20) == 20
 
 
-@pytest.mark.parametrize("name", ["magnitude", "gradient", "fggp", "annealed_hybrid"])
+@pytest.mark.parametrize(
+    "name", ["magnitude", "gradient", "fggp", "annealed_hybrid", "taylor", "random"]
+)
 def test_only_active_weights_are_selected(name):
     active = b(1, 0, 1, 1, 1, 0, 0, 1)  # 1, 5, 6 already pruned
     for k in range(6):
@@ -116,7 +171,9 @@ def test_only_active_weights_hand_case():
     assert select("fggp", 2, active=active) == [0, 7]
 
 
-@pytest.mark.parametrize("name", ["magnitude", "gradient", "fggp", "annealed_hybrid"])
+@pytest.mark.parametrize(
+    "name", ["magnitude", "gradient", "fggp", "annealed_hybrid", "taylor", "random"]
+)
 def test_k_zero_and_k_all_active(name):
     active = b(1, 1, 0, 1, 1, 1, 0, 1)
     assert select(name, 0, active=active) == []
