@@ -124,7 +124,11 @@ def test_grid_runs_then_skips_finished_runs_and_redoes_a_corrupt_one(tmp_path, c
     first_bytes = {c.run_id(): store.result_path(c.run_id()).read_bytes() for c in configs}
     summary = json.loads((tmp_path / "grid" / "report" / "summary.json").read_text())
     assert len(summary["settings"]) == 2 and [c["id"] for c in summary["claims"]] == [1, 2, 3, 4, 5]
-    assert "claim 1:" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "claim 1:" in out and f"report: {tmp_path}/grid/report/report.html" in out
+    html = (tmp_path / "grid" / "report" / "report.html").read_text()
+    assert all(c.run_id() in html for c in configs)  # the report of a real grid lists every run
+    assert html.count("<figure>") >= 5 and "python run_all.py --preset tiny --out" in html
 
     assert run_grid(tmp_path) == 0  # nothing left to do
     out = capsys.readouterr().out

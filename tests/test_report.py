@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-import run_all
 from benchmark.stats import RunKeys, summarise
 from reports import Run, build_report
 from reports.browser import check_page, find_chromium
@@ -216,7 +215,7 @@ def build(tmp_path: Path, results: list[dict[str, Any]], runs: list[Run] | None 
 def test_report_from_fabricated_results_is_self_contained(tmp_path):
     results = fabricated()
     missing = result("gradient", 0.0, 0, sparsity=0.98)
-    runs = as_runs(results) + [Run("feedfacefeedface", missing["config"], "missing", None)]
+    runs = [*as_runs(results), Run("feedfacefeedface", missing["config"], "missing", None)]
     files = build(tmp_path, results, runs)
     html = files.html.read_text()
     assert not re.search(r"""(src|href)=["'](?!data:|#)""", html), "only inline data and anchors"
@@ -242,17 +241,6 @@ def test_report_with_one_seed_and_one_method(tmp_path):
     files = build(tmp_path, [result("fggp", 50.0, 0)])
     html = files.html.read_text()
     assert "not enough data" in html and "50.00" in html
-
-
-def test_report_of_a_real_tiny_grid(tmp_path, capsys):
-    out = tmp_path / "grid"
-    assert run_all.main(["--preset", "tiny", "--out", str(out), "--device", "cpu"]) == 0
-    assert f"report: {out}/report/report.html" in capsys.readouterr().out
-    html = (out / "report" / "report.html").read_text()
-    for path in (out / "runs").glob("*.json"):
-        assert path.stem in html
-    assert html.count("<figure>") >= 5
-    assert "python run_all.py --preset tiny --out" in html
 
 
 @pytest.mark.skipif(
