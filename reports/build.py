@@ -206,13 +206,20 @@ def _grid_facts(
 
 def _environments(runs: Sequence[Run]) -> list[tuple[dict[str, Any], int]]:
     fields = ("torch", "cuda", "device", "python", "threads", "git_commit")
+    executed = ("precision", "compile")
     counts: Counter = Counter()
     for run in runs:
         if run.completed:
             env = run.record.get("env") or {}
-            counts[(*(env.get(f) for f in fields), run.record.get("harness_version"))] += 1
+            execution = run.record.get("execution") or {}
+            key = (
+                *(env.get(f) for f in fields),
+                *(execution.get(f) for f in executed),
+                run.record.get("harness_version"),
+            )
+            counts[key] += 1
     return [
-        (dict(zip((*fields, "harness_version"), key, strict=True)), count)
+        (dict(zip((*fields, *executed, "harness_version"), key, strict=True)), count)
         for key, count in sorted(counts.items(), key=lambda item: -item[1])
     ]
 

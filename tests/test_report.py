@@ -76,6 +76,7 @@ def result(
             "n_train": 512,
             "n_test": 256,
         },
+        "execution": {"precision": "bf16", "compile": None},
         "env": {
             "torch": "2.12.1",
             "cuda": None,
@@ -226,6 +227,7 @@ def test_report_from_fabricated_results_is_self_contained(tmp_path):
     for r in results:
         assert r["run_id"] in html
     assert "python run_all.py --preset fabricated" in html
+    assert '<td class="text">bf16</td>' in html  # the precision the runs actually used
     assert json.loads(files.summary.read_text())["claims"][0]["id"] == 1
     with files.results_csv.open() as handle:
         rows = list(csv.DictReader(handle))
