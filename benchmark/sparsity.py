@@ -81,7 +81,8 @@ class SparsityEngine:
             order = torch.randperm(self.numels[i], generator=generator)
             flat = torch.zeros(self.numels[i], dtype=torch.bool)
             flat[order[:keep]] = True
-            self.masks[i] = flat.view_as(self.masks[i]).to(self.params[i].device)
+            # copy_ keeps the mask's memory layout, which is its weight's (channels_last).
+            self.masks[i].copy_(flat.view(self.masks[i].shape))
         self.apply_to_weights()
 
     # --- keeping pruned weights at zero ------------------------------------------------

@@ -215,11 +215,12 @@ class TrainingRun:
         height, width, channels = self.splits.train[0].shape[1:]
         model = build_model(config.arch, self.data.num_classes, config.width, channels)
         self.positions = flops.layer_geometry(model, (channels, height, width))
-        self.model = model.to(device)
-        self.channels_last = device.type == "cuda"
-        if self.channels_last:
-            # The loader's batches are NHWC in memory already, so no layout conversion.
-            self.model = self.model.to(memory_format=torch.channels_last)
+        # channels_last on every device: the loader's batches are NHWC in memory already,
+        # so no layout conversion, and the weights match. On a GPU that is what tensor-core
+        # convolutions want; on the CPU it computes the same numbers bit for bit as an NCHW
+        # model fed NHWC batches, 3-5x faster (measured: docs/performance.md).
+        self.model = model.to(device).to(memory_format=torch.channels_last)
+        self.channels_last = True
         # The training and evaluation call. Compiled, it stays a wrapper around
         # `self.model`, which keeps its own parameter names for the masks and checkpoints.
         # Static shapes: a run sees at most a few (full and last batch, eval batches).

@@ -67,7 +67,7 @@ def test_auto_precision_is_fp32_on_the_cpu_and_the_result_says_so(tiny):
     assert result["execution"] == {
         "precision": "fp32",
         "compile": None,
-        "channels_last": False,
+        "channels_last": True,
         "cudnn_benchmark": False,
         "fused_optimizer": False,
     }
