@@ -33,6 +33,7 @@ from reports.tables import (
     aggregate_rows,
     cost_rows,
     latex_table,
+    pairwise_rows,
     paper_tables,
     rank_table,
     run_rows,
@@ -120,6 +121,7 @@ def render(
         "paper_tables": tables,
         "notes": [f"{s['name']}: {s['note']}" for s in summary["settings"] if s.get("note")],
         "ranks": rank_table(summary),
+        "pairwise": pairwise_rows(summary),
         "cd_plot": plots.cd_diagram(ranks, summary["nemenyi_cd"].get("cd"), styles)
         if len(ranks) >= 2
         else None,

@@ -153,7 +153,7 @@ def accuracy_vs_sparsity(summary: Mapping, styles: Mapping[str, Style]) -> Plot:
                         [ci[0] for _, ci in band],
                         [ci[1] for _, ci in band],
                         color=styles[method].colour,
-                        alpha=0.15,
+                        alpha=0.1,
                         linewidth=0,
                     )
                 described.append(

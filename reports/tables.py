@@ -350,6 +350,37 @@ def rank_table(summary: Mapping[str, Any]) -> RankTable:
     return RankTable([s["name"] for s in settings], rows)
 
 
+# ---------------------------------------------------------------- paired tests
+
+
+def pairwise_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per (setting, competitor) with both tests side by side.
+
+    The summary lists the paired t-test and the Wilcoxon test as separate comparisons;
+    they share the pairs, the mean difference and its CI, so a reader compares them best
+    on one line. Notes of both tests are kept, labelled.
+    """
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for c in summary["pairwise"]:
+        row = rows.setdefault(
+            (c["setting"]["name"], c["b"]),
+            {
+                "setting": c["setting"]["name"],
+                "a": c["a"],
+                "b": c["b"],
+                "mean_diff": c["mean_diff"],
+                "ci95": c["ci95"],
+                "notes": [],
+            },
+        )
+        row[f"{c['test']}_n"] = c["n"]
+        row[f"{c['test']}_p"] = c["p"]
+        row[f"{c['test']}_p_holm"] = c["p_holm"]
+        if c["note"]:
+            row["notes"].append(f"{'t' if c['test'] == 't' else 'Wilcoxon'}: {c['note']}")
+    return list(rows.values())
+
+
 # ---------------------------------------------------------------- cost
 
 

@@ -15,7 +15,7 @@ from reports import Run, build_report
 from reports.browser import check_page, find_chromium
 from reports.plots import cd_cliques
 from reports.styles import method_order, method_styles
-from reports.tables import latex_table, paper_tables, rank_table, run_rows
+from reports.tables import latex_table, pairwise_rows, paper_tables, rank_table, run_rows
 
 
 def result(
@@ -183,6 +183,17 @@ def test_rank_table():
     rows = {method: (values, average) for method, values, average in ranks.rows}
     assert rows["fggp"] == ([1.0, 2.0], 1.5)
     assert rows["gradient"] == ([3.0, None], 3.0)
+
+
+def test_pairwise_rows_put_both_tests_of_a_comparison_on_one_line():
+    summary = summarise(fabricated())
+    rows = {(r["setting"].split(" sparsity=")[1], r["b"]): r for r in pairwise_rows(summary)}
+    assert sorted(rows) == [("0.95", "gradient"), ("0.95", "magnitude"), ("0.98", "magnitude")]
+    magnitude = rows[("0.95", "magnitude")]
+    assert magnitude["mean_diff"] == pytest.approx(5.0) and magnitude["t_n"] == 5
+    assert magnitude["t_p_holm"] < 0.05 and magnitude["wilcoxon_p"] is None
+    assert magnitude["notes"] and magnitude["notes"][0].startswith("Wilcoxon: n=5")
+    assert len(summary["pairwise"]) == 2 * len(rows)
 
 
 def test_run_rows_show_failed_and_missing_runs():
