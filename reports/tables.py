@@ -377,7 +377,9 @@ def pairwise_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
         row[f"{c['test']}_p"] = c["p"]
         row[f"{c['test']}_p_holm"] = c["p_holm"]
         if c["note"]:
-            row["notes"].append(f"{'t' if c['test'] == 't' else 'Wilcoxon'}: {c['note']}")
+            name = "t" if c["test"] == "t" else "Wilcoxon"
+            named = name in c["note"] if name == "Wilcoxon" else " t " in f" {c['note']}"
+            row["notes"].append(c["note"] if named else f"{name}: {c['note']}")
     return list(rows.values())
 
 

@@ -192,7 +192,7 @@ def test_pairwise_rows_put_both_tests_of_a_comparison_on_one_line():
     magnitude = rows[("0.95", "magnitude")]
     assert magnitude["mean_diff"] == pytest.approx(5.0) and magnitude["t_n"] == 5
     assert magnitude["t_p_holm"] < 0.05 and magnitude["wilcoxon_p"] is None
-    assert magnitude["notes"] and magnitude["notes"][0].startswith("Wilcoxon: n=5")
+    assert magnitude["notes"] and magnitude["notes"][0].startswith("n=5 pairs: Wilcoxon")
     assert len(summary["pairwise"]) == 2 * len(rows)
 
 
