@@ -22,7 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
-from benchmark import stats
+from benchmark import regression, stats
 from benchmark.config import RunConfig, config_from_dict, parse_assignment
 from benchmark.errors import UserError
 from benchmark.grid.execute import Outcome, device_slots, run_local
@@ -69,7 +69,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--force", action="store_true", help="redo every run")
     parser.add_argument("--retry-failed", action="store_true", help="redo only failed runs")
     parser.add_argument("--report-only", action="store_true", help="summarise existing results")
-    return parser.parse_args(argv)
+    gate = parser.add_mutually_exclusive_group()  # docs/regression.md
+    gate.add_argument(
+        "--check",
+        type=Path,
+        metavar="REFERENCE",
+        help="regression check: redo every run, compare with this reference; exit 1 on regression",
+    )
+    gate.add_argument(
+        "--update-reference",
+        type=Path,
+        metavar="REFERENCE",
+        help="redo every run and rewrite this reference file from the measurement",
+    )
+    args = parser.parse_args(argv)
+    args.force |= args.check is not None or args.update_reference is not None
+    return args
 
 
 def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
@@ -264,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     _stop_on_sigterm()
     try:
         preset, configs, store = plan(args)
+        gate = regression.Gate.open(args, preset, configs)  # None without --check/--update-...
         records = store.read_all(configs)
         if not args.force:
             store.check_versions(records.values())
@@ -298,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     report = analyse(preset, configs, records, store, args)
     print(f"\nresults: {store.root}/runs/\nstatistics: {report.summary}\nreport: {report.html}")
     failed = any(r is not None and r["status"] in FAILED for r in records.values())
+    if gate is not None:
+        return gate.close(records)
     return 1 if failed else 0
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchmark.regression.rule import sparsity_problem
+
 
 def assert_exact_sparsity(result: dict[str, Any], target: float) -> None:
-    """The run's weights are pruned to the target to within one weight (rounding)."""
-    n_prunable = sum(layer["numel"] for layer in result["layers"])
-    remaining = round((1 - result["final"]["sparsity"]) * n_prunable)
-    assert abs(remaining - (1 - target) * n_prunable) <= 0.5, (remaining, target, n_prunable)
+    """The run's weights are pruned to exactly the target's count (the regression check's
+    rule), and no surviving weight happens to be zero."""
+    assert result["config"]["target_sparsity"] == target
+    problem = sparsity_problem(result)
+    assert problem is None, problem
     assert result["final"]["sparsity"] == result["final"]["mask_sparsity"]
 
 

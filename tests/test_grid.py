@@ -28,6 +28,8 @@ EXPECTED_COUNTS = {
     "ablation": (2 * 3 + 2 * 3) * 3,
     "smoke": 2 * 3 * 2 * 4 * 2 + 2 * 2,
     "tiny": 2 * 4 * 2 + 2,
+    # 6 methods (the paper's 4, taylor, random) x 3 seeds + 3 dense
+    "regression": 6 * 3 + 3,
 }
 
 

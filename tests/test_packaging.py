@@ -38,3 +38,15 @@ def test_ci_runs_the_readme_test_command():
     command = "python3 tools/in_env.py python -m pytest -q"
     assert command in readme and command in ci
     assert "python3 tools/in_env.py python run_all.py" in readme
+
+
+def test_ci_runs_both_regression_checks():
+    """.ci/run and the GitHub workflow check both shipped references (docs/regression.md)."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    workflow = (ROOT / ".github" / "workflows" / "ci.yml").read_text()
+    for reference in ("regression.json", "regression_cifar10.json"):
+        assert (ROOT / "benchmark" / "reference" / reference).is_file()
+        assert f"--check benchmark/reference/{reference}" in ci
+        assert f"--check benchmark/reference/{reference}" in workflow
+    assert "python3 tools/in_env.py python -m pytest -q" in workflow
+    assert 'if [ -f "$subset" ]' in ci and "skipped" in ci  # no subset: a message, exit 0

@@ -1,0 +1,253 @@
+"""`run_all.py --check REFERENCE` and `--update-reference REFERENCE`: the regression gate.
+
+`Gate.open` runs before anything is trained, so a missing, corrupt or mismatched
+reference (or missing data) is a one-line error that costs no compute; `Gate.close`
+runs after the grid has run (every run redone: a check measures the code as it is now)
+and its results are stored, so nothing it decides can lose them. A check prints one
+table of every cell and returns 0 (pass) or 1 (a cell regressed, a run failed or a
+final sparsity is not exact); an update refuses to write a reference from a measurement
+with problems, and otherwise rewrites the file in place for `git diff` to review.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shlex
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmark.config import RunConfig
+from benchmark.errors import UserError
+from benchmark.grid.presets import Preset
+from benchmark.regression import reference as ref
+from benchmark.regression import rule
+from benchmark.run import ensure_writable
+
+_ENV_FIELDS = ("torch", "cuda", "device", "threads", "precision")
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    reference: ref.Cell
+    now: ref.Cell
+    change: float | None
+    """Mean accuracy now minus the reference mean, in points."""
+    allowed: float | None
+    """The drop the noise allows (positive, in points)."""
+    problems: tuple[str, ...]
+    """Failed or missing runs, and final sparsities that are not exact."""
+
+    @property
+    def status(self) -> str:
+        if self.problems or self.change is None or self.allowed is None:
+            return "FAILED"
+        return "REGRESSED" if self.change < -self.allowed else "ok"
+
+    @property
+    def reasons(self) -> list[str]:
+        if self.status != "REGRESSED":
+            return list(self.problems)
+        return [f"accuracy {self.change:+.2f} points, more than the {self.allowed:.2f} allowed"]
+
+
+def judge(reference: ref.Reference, cells: Sequence[ref.Cell]) -> tuple[list[Verdict], float]:
+    """Every reference cell against its measurement now, and the z the rule used."""
+    pooled = rule.pooled_sd((c.std, c.n) for c in reference.cells)
+    z = rule.z_critical(len(reference.cells))
+    now = {cell.key: cell for cell in cells}
+    verdicts = []
+    for expected in reference.cells:
+        cell = now[expected.key]
+        problems = list(cell.problems)
+        if cell.sparsity is not None and cell.sparsity != expected.sparsity:
+            problems.append(f"final sparsity {cell.sparsity!r}, reference {expected.sparsity!r}")
+        if cell.data is not None and cell.data != expected.data:
+            problems.append(
+                f"trained on other data than the reference (fingerprint {cell.data[:12]}, "
+                f"reference {expected.data[:12]})"
+            )
+        change = allowed = None
+        if cell.mean is not None:
+            floor = rule.binomial_sd(expected.mean, expected.n_test)
+            noise = rule.noise_sd(expected.std, pooled, floor)
+            allowed = rule.allowed_drop(noise, expected.n, cell.n, z)
+            change = cell.mean - expected.mean
+        verdicts.append(Verdict(expected, cell, change, allowed, tuple(problems)))
+    return verdicts, z
+
+
+def format_table(reference: ref.Reference, verdicts: Sequence[Verdict], z: float) -> str:
+    pooled = rule.pooled_sd((c.std, c.n) for c in reference.cells)
+    lines = [
+        f"rule: a cell fails when its mean is below the reference mean by more than "
+        f"z*s*sqrt(1/n_ref + 1/n_now), z = {z:.2f} (one-sided alpha {rule.ALPHA} over "
+        f"{len(verdicts)} cells), s = max(cell sd, pooled sd {pooled or 0:.2f}, binomial sd); "
+        "or when a run failed or its final sparsity is not exact",
+    ]
+    by_setting: dict[str, list[Verdict]] = {}
+    for verdict in verdicts:
+        by_setting.setdefault(verdict.reference.setting, []).append(verdict)
+    width = max(len("method"), *(len(v.reference.method) for v in verdicts))
+    header = (
+        f"  {'method':<{width}}  {'reference':>18}  {'now':>10}  {'change':>7}  "
+        f"{'allowed':>7}  {'sparsity':>8}  verdict"
+    )
+    for setting, rows in by_setting.items():
+        lines += ["", setting, header]
+        for v in rows:
+            expected, now = v.reference, v.now
+            sd = f" ± {expected.std:.2f}" if expected.std is not None else ""
+            reference_text = f"{expected.mean:.2f}{sd} ({expected.n})"
+            now_text = f"{now.mean:.2f} ({now.n})" if now.mean is not None else "-"
+            change = f"{v.change:+.2f}" if v.change is not None else "-"
+            allowed = f"-{v.allowed:.2f}" if v.allowed is not None else "-"
+            sparsity = f"{now.sparsity:.6f}" if now.sparsity is not None else "-"
+            lines.append(
+                f"  {expected.method:<{width}}  {reference_text:>18}  {now_text:>10}  "
+                f"{change:>7}  {allowed:>7}  {sparsity:>8}  {v.status}"
+            )
+            lines += [f"      {reason}" for reason in v.reasons]
+            if now.method_source != expected.method_source:
+                lines.append("      (its method file changed since the reference was measured)")
+    return "\n".join(lines)
+
+
+def describe_environment(environment: Mapping[str, Any]) -> str:
+    return ", ".join(f"{f} {environment[f]}" for f in _ENV_FIELDS if environment.get(f))
+
+
+class Gate:
+    """One check or update around one grid invocation of run_all."""
+
+    def __init__(
+        self,
+        mode: str,
+        path: Path,
+        preset: Preset,
+        configs: Sequence[RunConfig],
+        baseline: ref.Reference | None,
+        command: str,
+    ) -> None:
+        self.mode, self.path, self.preset, self.configs = mode, path, preset, configs
+        self.baseline = baseline
+        self.command = command
+        self.started = time.perf_counter()
+
+    @classmethod
+    def open(
+        cls, args: argparse.Namespace, preset: Preset, configs: Sequence[RunConfig]
+    ) -> Gate | None:
+        """None without --check/--update-reference; else a gate whose inputs are sound."""
+        if args.check is None and args.update_reference is None:
+            return None
+        _require_data(configs)
+        command = _command(args)
+        if args.check is not None:
+            baseline = ref.read(args.check)
+            baseline.require_grid(preset.name, configs)
+            print(f"regression check of preset {preset.name} against {args.check}")
+            return cls("check", args.check, preset, configs, baseline, command)
+        path = args.update_reference
+        ensure_writable(path.parent)
+        print(f"measuring the reference {path} (preset {preset.name}): every run is redone")
+        return cls("update", path, preset, configs, _previous(path, preset, configs), command)
+
+    def close(self, records: Mapping[str, Mapping[str, Any] | None]) -> int:
+        """Judge (check) or write (update) after the grid ran; the exit code of run_all."""
+        seconds = time.perf_counter() - self.started
+        cells = ref.measure(self.configs, records)
+        clean = [r for r in records.values() if r is not None and r.get("status") == "completed"]
+        environment = ref.environment_of(clean)
+        print()
+        if self.mode == "check":
+            return self._check(cells, environment, seconds)
+        return self._update(cells, clean, seconds)
+
+    def _check(self, cells: list[ref.Cell], environment: dict[str, Any], seconds: float) -> int:
+        baseline = self.baseline
+        measured = baseline.measured
+        then = describe_environment(measured.get("environment", {}))
+        now = describe_environment(environment)
+        same = "  (the same: expect identical numbers)" if then == now else ""
+        print(f"reference measured {measured.get('at')} with {then}")
+        print(f"this check: {now}{same}")
+        verdicts, z = judge(baseline, cells)
+        print(format_table(baseline, verdicts, z))
+        failed = [v for v in verdicts if v.status != "ok"]
+        print(
+            f"\nregression check {'FAILED' if failed else 'passed'}: "
+            f"{len(verdicts) - len(failed)} of {len(verdicts)} cells ok ({seconds:.0f} s)"
+        )
+        for v in failed:
+            print(f"  {v.status}: {v.reference.method} in {v.reference.setting}: {v.reasons[0]}")
+        return 1 if failed else 0
+
+    def _update(
+        self, cells: list[ref.Cell], records: list[Mapping[str, Any]], seconds: float
+    ) -> int:
+        broken = [c for c in cells if c.problems or c.mean is None]
+        if broken:
+            print(f"reference NOT written: {len(broken)} cells have problems", file=sys.stderr)
+            for cell in broken:
+                print(f"  {cell.method} in {cell.setting}: {cell.problems[0]}", file=sys.stderr)
+            return 1
+        new = ref.build(self.path, self.preset.name, cells, records, seconds, self.command)
+        if self.baseline is not None:
+            verdicts, z = judge(self.baseline, cells)
+            print("the new measurement judged against the old reference (for review):")
+            print(format_table(self.baseline, verdicts, z) + "\n")
+        try:
+            new.write()
+        except UserError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        print(
+            f"wrote {self.path}: {len(cells)} cells, measured in {seconds:.0f} s; "
+            f"review it with: git diff {self.path}"
+        )
+        return 0
+
+
+def _previous(path: Path, preset: Preset, configs: Sequence[RunConfig]) -> ref.Reference | None:
+    """The reference being replaced, if it is one of this grid (for the review table)."""
+    if not path.exists():
+        return None
+    try:
+        old = ref.read(path)
+    except UserError as error:
+        print(f"note: replacing a file that is not a valid reference ({error})")
+        return None
+    if old.preset != preset.name:
+        raise UserError(
+            f"{path} is the reference of preset {old.preset!r}, not {preset.name!r}; "
+            "refusing to overwrite it (delete it first if that is what you want)"
+        )
+    try:
+        old.require_grid(preset.name, configs)
+    except UserError as error:
+        print(f"note: the old reference is not comparable: {error}")
+        return None
+    return old
+
+
+def _require_data(configs: Sequence[RunConfig]) -> None:
+    """A regression check without its data cannot pass or fail: say so before running."""
+    for dataset in sorted({c.dataset for c in configs}):
+        if dataset.startswith("npz:") and not Path(dataset[4:]).expanduser().is_file():
+            raise UserError(f"the data of this check is missing: {dataset[4:]} not found")
+
+
+def _command(args: argparse.Namespace) -> str:
+    """The command that measures this reference again (grid options only)."""
+    words = ["python", "run_all.py", "--preset", args.preset]
+    if args.dataset:
+        words += ["--dataset", args.dataset]
+    if args.seeds is not None:
+        words += ["--seeds", str(args.seeds)]
+    for item in args.set:
+        words += ["--set", item]
+    return shlex.join([*words, "--update-reference", str(args.check or args.update_reference)])

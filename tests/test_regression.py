@@ -1,0 +1,342 @@
+"""The regression check: its rule by hand, its reference files, and catching real regressions."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+import run_all
+from benchmark.errors import UserError
+from benchmark.grid.presets import expand, load_preset
+from benchmark.regression import Reference, judge, read, rule
+from benchmark.regression import reference as ref
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCES = ROOT / "benchmark" / "reference"
+
+
+# --- the rule, on numbers worked out by hand ------------------------------------------
+def test_binomial_sd_of_an_accuracy():
+    assert rule.binomial_sd(50.0, 100) == pytest.approx(5.0)  # 100 sqrt(.25 / 100)
+    assert rule.binomial_sd(10.0, 900) == pytest.approx(1.0)  # 100 sqrt(.09 / 900)
+    assert rule.binomial_sd(100.0, 50) == 0.0
+
+
+def test_pooled_sd_weights_by_degrees_of_freedom():
+    # (n-1) sd^2: 2 * 1 + 2 * 4 = 10 over 4 degrees of freedom -> sqrt(2.5)
+    assert rule.pooled_sd([(1.0, 3), (2.0, 3)]) == pytest.approx(math.sqrt(2.5))
+    # a single run has no spread to pool; nothing to pool is None
+    assert rule.pooled_sd([(3.0, 4), (None, 1)]) == pytest.approx(3.0)
+    assert rule.pooled_sd([(None, 1)]) is None
+
+
+def test_z_is_the_bonferroni_one_sided_normal_quantile():
+    assert rule.z_critical(1) == pytest.approx(2.3263, abs=1e-4)  # P(Z > z) = 0.01
+    assert rule.z_critical(5) == pytest.approx(2.8782, abs=1e-4)  # P(Z > z) = 0.002
+
+
+def test_allowed_drop_and_the_noise_floor():
+    assert rule.allowed_drop(2.0, 3, 3, 2.0) == pytest.approx(4 * math.sqrt(2 / 3))
+    assert rule.noise_sd(None, None, 1.2) == 1.2  # seeds that agreed exactly: the floor
+    assert rule.noise_sd(0.5, 2.5, 1.2) == 2.5
+
+
+def result(target: float, mask_sparsity: float, sparsity: float) -> dict:
+    return {
+        "config": {"target_sparsity": target},
+        "layers": [{"numel": 600}, {"numel": 400}],
+        "final": {"mask_sparsity": mask_sparsity, "sparsity": sparsity},
+    }
+
+
+def test_exact_sparsity_is_read_from_masks_and_weights():
+    assert rule.sparsity_problem(result(0.9, 0.9, 0.9)) is None
+    assert rule.sparsity_problem(result(0.0, 0.0, 0.0)) is None
+    assert rule.sparsity_problem(result(0.9, 0.899, 0.899)) == (
+        "101 of 1000 weights active, target 0.9 means exactly 100"
+    )
+    assert rule.sparsity_problem(result(0.9, 0.9, 0.85)) == "50 pruned weights are not zero"
+    assert rule.sparsity_problem(result(0.9, 0.9, 0.901)) is None  # a surviving weight at 0.0
+
+
+# --- judging cells --------------------------------------------------------------------
+def cell(method: str, accuracy: dict[int, float], sparsity: float = 0.9, problems=()) -> ref.Cell:
+    values = list(accuracy.values())
+    mean = sum(values) / len(values) if values else None
+    std = None
+    if len(values) > 1:
+        std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+    config = {"method": method, "seed": 0, "method_params": {}, "epochs": 2}
+    return ref.Cell(
+        key=ref.cell_key(config),
+        setting="s",
+        method=method,
+        config=ref.cell_config(config),
+        seeds=tuple(accuracy) or (0, 1, 2),
+        accuracy=accuracy,
+        mean=mean,
+        std=std,
+        sparsity=sparsity if values else None,
+        n_test=1000,
+        data="d" if values else None,
+        method_source=None,
+        problems=tuple(problems),
+    )
+
+
+def reference_of(*cells: ref.Cell) -> Reference:
+    return Reference(Path("r.json"), "p", ref.HARNESS_VERSION, {}, cells)
+
+
+def test_judge_applies_the_rule_cell_by_cell():
+    # Reference: a mean 30 (sd 1), b mean 50 (sd 3); pooled sd sqrt((2*1 + 2*9)/4) = sqrt(5).
+    a = cell("a", {0: 29.0, 1: 30.0, 2: 31.0})
+    b = cell("b", {0: 47.0, 1: 50.0, 2: 53.0})
+    z = rule.z_critical(2)  # 2.5758
+    # a: s = max(1, sqrt 5, 100 sqrt(.3 * .7 / 1000) = 1.449) = sqrt 5 -> allowed 4.70
+    allowed_a = z * math.sqrt(5) * math.sqrt(2 / 3)
+    assert allowed_a == pytest.approx(4.703, abs=1e-3)
+    just_ok = cell("a", {0: 25.4, 1: 25.4, 2: 25.4})  # -4.6
+    too_low = cell("a", {0: 25.2, 1: 25.2, 2: 25.2})  # -4.8
+    # b: s = max(3, sqrt 5, 1.58) = 3 -> allowed 6.31
+    verdicts, z_used = judge(reference_of(a, b), [just_ok, b])
+    assert z_used == pytest.approx(z)
+    assert [v.status for v in verdicts] == ["ok", "ok"]
+    assert verdicts[0].allowed == pytest.approx(allowed_a)
+    assert verdicts[1].allowed == pytest.approx(z * 3 * math.sqrt(2 / 3))
+    verdicts, _ = judge(reference_of(a, b), [too_low, b])
+    assert [v.status for v in verdicts] == ["REGRESSED", "ok"]
+    assert verdicts[0].reasons == ["accuracy -4.80 points, more than the 4.70 allowed"]
+
+
+def test_failed_runs_and_inexact_sparsity_fail_whatever_the_accuracy():
+    a = cell("a", {0: 29.0, 1: 30.0, 2: 31.0})
+    failed = cell("a", {0: 29.0, 1: 30.0}, problems=["seed 2: failed: RuntimeError: boom"])
+    nothing = cell("a", {}, problems=["seed 0: no result"])
+    moved = cell("a", {0: 29.0, 1: 30.0, 2: 31.0}, sparsity=0.8999)
+    for now, reason in [
+        (failed, "seed 2: failed: RuntimeError: boom"),
+        (nothing, "seed 0: no result"),
+        (moved, "final sparsity 0.8999, reference 0.9"),
+        (dataclasses.replace(a, data="e" * 64), "trained on other data than the reference"),
+    ]:
+        (verdict,), _ = judge(reference_of(a), [now])
+        assert verdict.status == "FAILED" and verdict.reasons[0].startswith(reason)
+
+
+# --- reference files ------------------------------------------------------------------
+TINY = load_preset("tiny")
+
+
+def measured_reference(tmp_path: Path) -> Reference:
+    """A reference for the tiny preset, from made-up records (file-format tests only)."""
+    configs = expand(TINY)
+    records = {}
+    for i, config in enumerate(configs):
+        target = config.target_sparsity
+        records[config.run_id()] = {
+            "harness_version": ref.HARNESS_VERSION,
+            "status": "completed",
+            "config": config.to_dict(),
+            "final": {"test_acc": 10.0 + i % 3, "sparsity": target, "mask_sparsity": target},
+            "layers": [{"numel": 1000}],
+            "data": {"n_test": 128, "fingerprint": "f"},
+            "env": {"torch": "x"},
+        }
+    cells = ref.measure(configs, records)
+    return ref.build(tmp_path / "r.json", "tiny", cells, list(records.values()), 1.0, "cmd")
+
+
+def test_a_reference_round_trips_and_matches_its_grid(tmp_path):
+    reference = measured_reference(tmp_path)
+    assert len(reference.cells) == 9  # 2 initial densities x 4 methods + dense
+    reference.write()
+    again = read(tmp_path / "r.json")
+    assert again.as_dict() == reference.as_dict()
+    again.require_grid("tiny", expand(TINY))
+    assert again.measured["environment"] == {"torch": "x"}
+    assert {c.method for c in again.cells} == {
+        "fggp",
+        "magnitude",
+        "gradient",
+        "annealed_hybrid",
+        "dense",
+    }
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda text: text[: len(text) // 2], "is not valid JSON"),
+        (lambda text: text.replace("fggp-bench/reference/1", "other/1"), "schema is not"),
+        (lambda text: text.replace('"epochs": 1', '"epochs": 5', 1), "is inconsistent"),
+        (lambda text: text.replace('"mean"', '"average"', 1), "KeyError: 'mean'"),
+        (lambda text: text.replace('"mean": 10.', '"mean": 30.', 1), "disagree with its accura"),
+        (lambda text: "[]", "not a valid fggp-bench/reference/1 file"),
+    ],
+)
+def test_a_broken_reference_is_a_one_line_error(tmp_path, edit, message):
+    measured_reference(tmp_path).write()
+    path = tmp_path / "r.json"
+    path.write_text(edit(path.read_text()))
+    with pytest.raises(UserError, match=message) as error:
+        read(path)
+    assert "\n" not in str(error.value)
+
+
+def test_a_reference_of_another_grid_is_refused_by_name(tmp_path):
+    reference = measured_reference(tmp_path)
+    with pytest.raises(UserError, match="for preset 'tiny', not 'smoke'"):
+        reference.require_grid("smoke", expand(TINY))
+    with pytest.raises(UserError, match="epochs 1 there, 3 here"):
+        reference.require_grid("tiny", expand(TINY, overrides={"epochs": 3}))
+    with pytest.raises(UserError, match=r"seeds \[0, 1\] of fggp .* this grid has \[0, 1, 2\]"):
+        reference.require_grid("tiny", expand(TINY, seeds=3))
+    fewer = Reference(
+        reference.path, "tiny", ref.HARNESS_VERSION, {}, reference.cells[1:]
+    )  # a grid with a cell the reference does not have
+    with pytest.raises(UserError, match="it has no fggp"):
+        fewer.require_grid("tiny", expand(TINY))
+    older = Reference(reference.path, "tiny", 0, {}, reference.cells)
+    with pytest.raises(UserError, match="harness version 0"):
+        older.require_grid("tiny", expand(TINY))
+
+
+# --- end to end through run_all -------------------------------------------------------
+def check(tmp_path: Path, preset: str, *flags: str) -> int:
+    argv = ["--preset", preset, "--out", str(tmp_path / "grid"), "--device", "cpu"]
+    return run_all.main([*argv, "--workers", "2", *flags])
+
+
+def test_update_then_check_then_a_tampered_reference_fails(tmp_path, capsys):
+    path = tmp_path / "tiny.json"
+    dense_start = ("--set", "init_density=1.0")  # 4 methods + dense, 2 seeds: 10 short runs
+    assert check(tmp_path, "tiny", *dense_start, "--update-reference", str(path)) == 0
+    assert f"wrote {path}: 5 cells" in capsys.readouterr().out
+    written = json.loads(path.read_text())
+    command = "python run_all.py --preset tiny --set init_density=1.0 --update-reference"
+    assert written["measured"]["command"] == f"{command} {path}"
+
+    # --report-only judges the stored runs (the runs just measured) without redoing them
+    only = ("--report-only", "--check", str(path))
+    assert check(tmp_path, "tiny", *dense_start, *only) == 0
+    out = capsys.readouterr().out
+    assert "regression check passed: 5 of 5 cells ok" in out
+    assert "(the same: expect identical numbers)" in out and " +0.00 " in out
+
+    tampered = json.loads(path.read_text())
+    magnitude = tampered["cells"][1]  # 20 points better "before"
+    magnitude["accuracy"] = {seed: acc + 20.0 for seed, acc in magnitude["accuracy"].items()}
+    magnitude["mean"] += 20.0
+    tampered["cells"][2]["sparsity"] = 0.95  # gradient "used to" reach another sparsity
+    path.write_text(json.dumps(tampered))
+    assert check(tmp_path, "tiny", *dense_start, *only) == 1
+    out = capsys.readouterr().out
+    assert "regression check FAILED: 3 of 5 cells ok" in out
+    assert "REGRESSED: magnitude in synthetic vgg19 width=0.0625 epochs=1 init=1" in out
+    assert "accuracy -20.00 points, more than the" in out
+    assert "FAILED: gradient in" in out and "final sparsity 0.9, reference 0.95" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "reference file not found"),
+        ("{not json", "is not valid JSON"),
+    ],
+)
+def test_bad_reference_input_exits_2_before_running_anything(tmp_path, capsys, content, message):
+    path = tmp_path / "ref.json"
+    if content is not None:
+        path.write_text(content)
+    assert check(tmp_path, "tiny", "--check", str(path)) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (tmp_path / "grid").exists()  # nothing was run
+
+
+def test_another_presets_reference_is_neither_checked_nor_overwritten(tmp_path, capsys):
+    shipped = REFERENCES / "regression.json"
+    assert check(tmp_path, "tiny", "--check", str(shipped)) == 2
+    assert "for preset 'regression', not 'tiny'" in capsys.readouterr().err
+    copy = tmp_path / "copy.json"
+    copy.write_bytes(shipped.read_bytes())
+    assert check(tmp_path, "tiny", "--update-reference", str(copy)) == 2
+    assert "refusing to overwrite" in capsys.readouterr().err
+    assert copy.read_bytes() == shipped.read_bytes()
+    assert not (tmp_path / "grid").exists()
+
+
+def test_missing_data_is_named_before_running(tmp_path, capsys):
+    shipped = REFERENCES / "regression_cifar10.json"
+    argv = ["--dataset", f"npz:{tmp_path / 'absent.npz'}", "--check", str(shipped)]
+    assert check(tmp_path, "regression", *argv) == 2
+    assert "the data of this check is missing" in capsys.readouterr().err
+    assert not (tmp_path / "grid").exists()
+
+
+LARGEST_FIRST = """
+from dataclasses import dataclass
+
+from baselines.criteria import smallest_k
+
+
+@dataclass(frozen=True)
+class Mine:
+    def select(self, weight, grad, active, k, progress):
+        return smallest_k({score}, active, k)
+"""
+
+
+def test_a_method_broken_after_its_reference_was_measured_fails_the_check(tmp_path, capsys):
+    """Magnitude pruning as a user's method; then a bug makes it prune the largest weights.
+
+    A short but real training budget where magnitude pruning reaches about 24% accuracy
+    (chance: 10%) and pruning the largest weights leaves about 10%.
+    """
+    method = tmp_path / "mine.py"
+    method.write_text(LARGEST_FIRST.format(score="weight.abs()"))
+    preset = tmp_path / "mine.toml"
+    preset.write_text(
+        "seeds = 3\n[base]\n"
+        'dataset = "synthetic"\narch = "vgg19"\nwidth = 0.0625\nepochs = 2\nbatch_size = 32\n'
+        "augment = false\ntrain_limit = 2048\ntest_limit = 500\nprune_steps = 5\n"
+        'target_sparsity = 0.9\nprecision = "fp32"\n'
+        f'[[method]]\nname = "{method}:Mine"\n'
+    )
+    path = tmp_path / "mine.json"
+    assert check(tmp_path, str(preset), "--update-reference", str(path)) == 0
+    (good,) = read(path).cells
+    assert good.mean > 18.0, good.accuracy  # clearly above chance
+
+    method.write_text(LARGEST_FIRST.format(score="-weight.abs()"))  # the bug
+    capsys.readouterr()
+    assert check(tmp_path, str(preset), "--check", str(path)) == 1
+    out = capsys.readouterr().out
+    assert "REGRESSED" in out and "(its method file changed since" in out
+    assert "regression check FAILED: 0 of 1 cells ok" in out
+
+
+# --- the committed references -----------------------------------------------------------
+SHIPPED = {
+    "regression.json": {},
+    "regression_cifar10.json": {"dataset": "npz:../shared/data/cifar10_subset.npz"},
+}
+
+
+@pytest.mark.parametrize(("name", "overrides"), SHIPPED.items())
+def test_the_committed_references_match_the_regression_preset(name, overrides):
+    reference = read(REFERENCES / name)
+    reference.require_grid("regression", expand(load_preset("regression"), overrides=overrides))
+    methods = {c.method for c in reference.cells}
+    assert methods == {"fggp", "magnitude", "gradient", "annealed_hybrid", "taylor", "random"} | {
+        "dense"
+    }
+    assert all(c.n >= 3 for c in reference.cells)
+    pruned = [c for c in reference.cells if c.method not in ("dense", "random")]
+    assert all(c.mean > 20.0 for c in pruned), "the methods must sit well above chance (10%)"
+    assert reference.measured["environment"]["precision"] == "fp32"
