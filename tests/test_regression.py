@@ -271,6 +271,13 @@ def test_another_presets_reference_is_neither_checked_nor_overwritten(tmp_path, 
     assert not (tmp_path / "grid").exists()
 
 
+def test_a_reference_is_only_written_from_runs_measured_now(tmp_path, capsys):
+    path = tmp_path / "ref.json"
+    assert check(tmp_path, "tiny", "--report-only", "--update-reference", str(path)) == 2
+    assert "cannot use --report-only" in capsys.readouterr().err
+    assert not path.exists()
+
+
 def test_missing_data_is_named_before_running(tmp_path, capsys):
     shipped = REFERENCES / "regression_cifar10.json"
     argv = ["--dataset", f"npz:{tmp_path / 'absent.npz'}", "--check", str(shipped)]

@@ -152,6 +152,8 @@ class Gate:
             print(f"regression check of preset {preset.name} against {args.check}")
             return cls("check", args.check, preset, configs, baseline, command)
         path = args.update_reference
+        if args.report_only:
+            raise UserError("--update-reference measures anew; it cannot use --report-only")
         ensure_writable(path.parent)
         print(f"measuring the reference {path} (preset {preset.name}): every run is redone")
         return cls("update", path, preset, configs, _previous(path, preset, configs), command)
