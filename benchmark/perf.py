@@ -507,7 +507,7 @@ def grid_projection(per_arch: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "per_arch": arch_rows,
         "missing_archs": sorted(missing),
         "seconds": total if complete else None,
-        "gpu_hours": total / 3600.0 if complete else None,
+        "device_hours": total / 3600.0 if complete else None,
         "paper_settings": complete and all(r["paper_settings"] for r in arch_rows.values()),
     }
 
@@ -697,7 +697,7 @@ def report(figures: dict[str, Any]) -> str:
                 f"({c['speedup_over_one_run']:.2f}x one run)"
             )
     grid = figures["grid"]
-    if grid["gpu_hours"] is None:
+    if grid["device_hours"] is None:
         lines.append(
             f"paper grid ({grid['runs']} runs): not projected, measure "
             f"{', '.join(grid['missing_archs'])} too"
@@ -705,7 +705,7 @@ def report(figures: dict[str, Any]) -> str:
     else:
         caveat = "" if grid["paper_settings"] else " (NOT the paper's width/batch/precision)"
         lines.append(
-            f"paper grid ({grid['runs']} runs): {grid['gpu_hours']:.2f} device-hours "
+            f"paper grid ({grid['runs']} runs): {grid['device_hours']:.2f} device-hours "
             f"projected at these speeds{caveat}"
         )
     return "\n".join(lines)

@@ -172,12 +172,19 @@ def test_fused_optimizer_makes_the_same_update(tiny):
     """The CUDA path's fused SGD (checked here on the CPU, where torch has it too)."""
     config = prepare(tiny)
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Linear(8, 4), torch.nn.ReLU(), torch.nn.Linear(4, 3))
-    twin = torch.nn.Sequential(torch.nn.Linear(8, 4), torch.nn.ReLU(), torch.nn.Linear(4, 3))
+
+    def net() -> torch.nn.Module:  # a channels_last conv, as the harness's models are
+        layers = [torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten()]
+        return torch.nn.Sequential(*layers, torch.nn.Linear(64, 3)).to(
+            memory_format=torch.channels_last
+        )
+
+    model, twin = net(), net()
     twin.load_state_dict(model.state_dict())
     optimizers = [make_optimizer(m, config, fused=f) for m, f in ((model, False), (twin, True))]
     for step in range(3):
-        inputs = torch.randn(16, 8, generator=torch.Generator().manual_seed(step))
+        generator = torch.Generator().manual_seed(step)
+        inputs = torch.randn(16, 3, 6, 6, generator=generator).to(memory_format=torch.channels_last)
         for net, optimizer in zip((model, twin), optimizers, strict=True):
             optimizer.zero_grad()
             net(inputs).square().mean().backward()

@@ -73,7 +73,7 @@ def test_tiny_benchmark_figures_are_consistent(tmp_path, capsys):
     # the paper grid: 150 runs, half per arch; only the measured arch is projected
     grid = figures["grid"]
     assert grid["runs"] == 150 and grid["missing_archs"] == ["resnet50"]
-    assert grid["gpu_hours"] is None and not grid["paper_settings"]
+    assert grid["device_hours"] is None and not grid["paper_settings"]
     vgg = grid["per_arch"]["vgg19"]
     assert (vgg["runs"], vgg["run_epochs"], vgg["pruning_steps"]) == (75, 75 * 160, 72 * 31)
     assert vgg["seconds"] == pytest.approx(
