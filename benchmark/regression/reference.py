@@ -92,22 +92,27 @@ class Cell:
         return {**data, "n": self.n}
 
 
-def plan_cells(configs: Sequence[RunConfig]) -> dict[str, tuple[dict[str, Any], list[int]]]:
-    """The grid's cells by key: the cell configuration and its seeds, in grid order."""
-    cells: dict[str, tuple[dict[str, Any], list[int]]] = {}
+def group(configs: Sequence[RunConfig]) -> dict[str, list[RunConfig]]:
+    """The grid's runs by cell key, in grid order."""
+    cells: dict[str, list[RunConfig]] = {}
     for config in configs:
-        data = config.to_dict()
-        cells.setdefault(cell_key(data), (cell_config(data), []))[1].append(config.seed)
+        cells.setdefault(cell_key(config.to_dict()), []).append(config)
     return cells
+
+
+def plan_cells(configs: Sequence[RunConfig]) -> dict[str, tuple[dict[str, Any], list[int]]]:
+    """The grid's cells by key: the cell configuration and its seeds."""
+    return {
+        key: (cell_config(runs[0].to_dict()), [c.seed for c in runs])
+        for key, runs in group(configs).items()
+    }
 
 
 def measure(
     configs: Sequence[RunConfig], records: Mapping[str, Mapping[str, Any] | None]
 ) -> list[Cell]:
     """Every cell of the grid from its stored records (`records` by run id)."""
-    by_key: dict[str, list[RunConfig]] = {}
-    for config in configs:
-        by_key.setdefault(cell_key(config.to_dict()), []).append(config)
+    by_key = group(configs)
     other = _varying_fields([cell_config(runs[0].to_dict()) for runs in by_key.values()])
     return [_cell(key, runs, records, other) for key, runs in by_key.items()]
 
