@@ -142,8 +142,7 @@ def test_a_method_breaking_the_select_contract_is_named_by_the_cli(
     assert not list(out.glob("*.json"))  # nothing was written from a corrupted run
 
 
-def test_an_out_of_tree_method_in_a_user_preset_runs_in_grid_workers(tmp_path, capsys):
-    """The spawn workers load the file themselves; the example equals the built-in taylor."""
+def user_preset(tmp_path: Path) -> Path:
     preset = tmp_path / "mine.toml"
     preset.write_text(
         "seeds = 2\ndense = false\n"
@@ -153,6 +152,12 @@ def test_an_out_of_tree_method_in_a_user_preset_runs_in_grid_workers(tmp_path, c
         f'[[method]]\nname = "{EXAMPLE}"\n'
         '[[method]]\nname = "taylor"\n'
     )
+    return preset
+
+
+def test_an_out_of_tree_method_in_a_user_preset_runs_in_grid_workers(tmp_path, capsys):
+    """The spawn workers load the file themselves; the example equals the built-in taylor."""
+    preset = user_preset(tmp_path)
     out = tmp_path / "grid"
     argv = ["--preset", str(preset), "--out", str(out), "--device", "cpu", "--workers", "2"]
     assert run_all.main(argv) == 0
@@ -165,3 +170,15 @@ def test_an_out_of_tree_method_in_a_user_preset_runs_in_grid_workers(tmp_path, c
     assert all(by[EXAMPLE, seed] == by["taylor", seed] for seed in (0, 1))
     summary = json.loads((out / "report" / "summary.json").read_text())
     assert {EXAMPLE, "taylor"} <= set(summary["settings"][0]["methods"])
+
+
+def test_an_out_of_tree_method_runs_in_slurm_tasks(tmp_path, capsys):
+    """Through submitit (its local executor): the task process loads the file by its path."""
+    preset = user_preset(tmp_path)
+    out = tmp_path / "slurm-grid"
+    slurm = ["--executor", "slurm", "--slurm-cluster", "local", "--slurm-gpus", "0"]
+    argv = ["--preset", str(preset), "--out", str(out), "--seeds", "1", *slurm]
+    assert run_all.main([*argv, "--slurm-cpus", "1"]) == 0, capsys.readouterr().err
+    configs = expand(load_preset(str(preset)), seeds=1)
+    (mine,) = [r for r in RunStore(out).completed(configs) if r["config"]["method"] == EXAMPLE]
+    assert mine["config"]["method_params"]["source_sha256"] == external.load(EXAMPLE)[1]

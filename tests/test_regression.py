@@ -309,7 +309,7 @@ def test_a_method_broken_after_its_reference_was_measured_fails_the_check(tmp_pa
     method.write_text(LARGEST_FIRST.format(score="weight.abs()"))
     preset = tmp_path / "mine.toml"
     preset.write_text(
-        "seeds = 3\n[base]\n"
+        "seeds = 2\n[base]\n"
         'dataset = "synthetic"\narch = "vgg19"\nwidth = 0.0625\nepochs = 2\nbatch_size = 32\n'
         "augment = false\ntrain_limit = 2048\ntest_limit = 500\nprune_steps = 5\n"
         'target_sparsity = 0.9\nprecision = "fp32"\n'
