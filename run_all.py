@@ -56,6 +56,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="worker processes (default: one per GPU x runs-per-gpu, else 1)",
     )
     parser.add_argument("--runs-per-gpu", type=int, default=1)
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile every run (GPUs; an execution option, not part of a run's id)",
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--executor", choices=("local", "slurm"), default="local")
     slurm = parser.add_argument_group("slurm (--executor slurm, through submitit)")
@@ -211,12 +216,13 @@ def execute(todo: list[RunConfig], store: RunStore, args: argparse.Namespace) ->
             cpus_per_task=args.slurm_cpus,
             parallelism=args.slurm_parallelism,
             cluster=args.slurm_cluster,
+            compile=args.compile,
         )
         run_slurm(todo, store, options, Progress(len(todo)))
         return
     slots = device_slots(args.device, args.workers, args.runs_per_gpu)
     print(f"running {len(todo)} runs on {len(slots)} worker(s): {', '.join(slots)}")
-    run_local(todo, store, slots, Progress(len(todo)))
+    run_local(todo, store, slots, Progress(len(todo)), compile=args.compile)
 
 
 def _stop_on_sigterm() -> None:

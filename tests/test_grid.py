@@ -26,7 +26,7 @@ EXPECTED_COUNTS = {
     "paper": 2 * 3 * 2 * 4 * 3 + 2 * 3,
     # 2 orders x 3 rates (fixed) + 2 orders x 3 final rates (linear), x 3 seeds
     "ablation": (2 * 3 + 2 * 3) * 3,
-    "smoke": 2 * 3 * 2 * 4 * 2 + 2 * 2,
+    "smoke": 3 * 2 * 4 * 2 + 2,
     "tiny": 2 * 4 * 2 + 2,
     # 6 methods (the paper's 4, taylor, random) x 3 seeds + 3 dense
     "regression": 6 * 3 + 3,

@@ -28,15 +28,16 @@ class SlurmOptions:
     cpus_per_task: int = 8
     parallelism: int = 64
     cluster: str | None = None  # None: detect Slurm; "local": submitit's local executor
+    compile: bool = False  # torch.compile in each task (an execution option: same run id)
 
 
 class GridTask(submitit.helpers.Checkpointable):
     """A run as a requeueable task: on preemption submitit resubmits the same call."""
 
     def __call__(
-        self, config_data: dict[str, Any], root: str, device: str, threads: int
+        self, config_data: dict[str, Any], root: str, device: str, threads: int, compile: bool
     ) -> Outcome:
-        return run_one(config_data, root, device, threads)
+        return run_one(config_data, root, device, threads, compile)
 
 
 def run_slurm(
@@ -65,6 +66,7 @@ def run_slurm(
         [str(store.root)] * n,
         [device] * n,
         [options.cpus_per_task] * n,
+        [options.compile] * n,
     )
     print(
         f"submitted {n} tasks (job {jobs[0].job_id.split('_')[0] if jobs else '-'}); "
