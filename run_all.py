@@ -26,7 +26,13 @@ from benchmark import regression, stats
 from benchmark.config import RunConfig, config_from_dict, parse_assignment
 from benchmark.errors import UserError
 from benchmark.grid.execute import Outcome, device_slots, run_local
-from benchmark.grid.presets import Preset, available_presets, expand, load_preset
+from benchmark.grid.presets import (
+    Preset,
+    available_presets,
+    expand,
+    grid_command,
+    load_preset,
+)
 from benchmark.grid.slurm import SlurmOptions, run_slurm
 from benchmark.grid.store import FAILED, RunStore, completed
 from benchmark.run import ensure_writable
@@ -268,13 +274,7 @@ def analyse(
 
 def reproduce_command(args: argparse.Namespace) -> str:
     """The command that rebuilds this grid and its report: what defines the grid, no more."""
-    words = ["python", "run_all.py", "--preset", args.preset]
-    if args.dataset:
-        words += ["--dataset", args.dataset]
-    if args.seeds is not None:
-        words += ["--seeds", str(args.seeds)]
-    for item in args.set:
-        words += ["--set", item]
+    words = grid_command(args.preset, args.dataset, args.seeds, args.set)
     if args.out:
         words += ["--out", str(args.out)]
     return shlex.join(words)

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from benchmark.stats import RunKeys
 from reports.styles import DENSE_STYLE_COLOUR, Style, method_order, method_styles
-from reports.tables import DENSE, Run
+from reports.tables import DENSE, Run, group_runs
 
 _DPI = 100
 
@@ -178,22 +178,10 @@ def accuracy_vs_sparsity(summary: Mapping, styles: Mapping[str, Style]) -> Plot:
 # ---------------------------------------------------------------- per-run histories
 
 
-def _by_setting(runs: Sequence[Run], keys: RunKeys) -> dict:
-    """model -> (init, target) -> label -> [records]; dense runs under (None, None)."""
-    grouped: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
-    for run in runs:
-        if not run.completed:
-            continue
-        setting, label, _ = keys.of_config(run.config)
-        where = (None, None) if label == DENSE else (setting.init_density, setting.target_sparsity)
-        grouped[setting.model.name][where][label].append(run.record)
-    return grouped
-
-
 def training_curves(runs: Sequence[Run], keys: RunKeys, styles: Mapping[str, Style]) -> list[Plot]:
     """Mean test accuracy per epoch over seeds, one panel per setting, one figure per model."""
     plots = []
-    for model, settings in sorted(_by_setting(runs, keys).items()):
+    for model, settings in sorted(group_runs(runs, keys).items()):
         dense = settings.get((None, None), {}).get(DENSE, [])
         keys_here = sorted((k for k in settings if k != (None, None)), key=lambda k: (-k[0], k[1]))
         inits = sorted({k[0] for k in keys_here}, reverse=True)
@@ -250,7 +238,7 @@ def sparsity_schedules(runs: Sequence[Run], keys: RunKeys) -> tuple[Plot | None,
     per setting is honest only if the recorded schedules agree, so they are compared and
     any disagreement is returned for the report to show.
     """
-    grouped = _by_setting(runs, keys)
+    grouped = group_runs(runs, keys)
     disagreements = []
     panels = []
     for model, settings in sorted(grouped.items()):
@@ -310,7 +298,7 @@ def layer_densities(runs: Sequence[Run], keys: RunKeys, styles: Mapping[str, Sty
     where they leave weights; the mean over seeds is shown on a log axis.
     """
     plots = []
-    for model, settings in sorted(_by_setting(runs, keys).items()):
+    for model, settings in sorted(group_runs(runs, keys).items()):
         candidates = [k for k in settings if k != (None, None)]
         if not candidates:
             continue

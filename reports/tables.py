@@ -16,6 +16,7 @@ from typing import Any
 
 from benchmark.stats import RunKeys
 from benchmark.stats.ranking import ALPHA
+from benchmark.stats.table import CONDITION_FIELDS, MODEL_FIELDS
 from reports.styles import method_order
 
 DENSE = "dense"
@@ -39,15 +40,13 @@ class Run:
 # ---------------------------------------------------------------- every run
 
 
+SETTING_FIELDS = (*MODEL_FIELDS, *CONDITION_FIELDS)
+"""What places a run or a cell in the grid; both CSVs carry them under these names."""
+
 RUN_COLUMNS = (
     "run_id",
     "method",
-    "dataset",
-    "arch",
-    "width",
-    "epochs",
-    "init_density",
-    "target_sparsity",
+    *SETTING_FIELDS,
     "seed",
     "status",
     "test_acc",
@@ -73,12 +72,7 @@ def run_rows(runs: Sequence[Run], keys: RunKeys) -> list[dict[str, Any]]:
             {
                 "run_id": run.run_id,
                 "method": label,
-                "dataset": config["dataset"],
-                "arch": config["arch"],
-                "width": config["width"],
-                "epochs": config["epochs"],
-                "init_density": config["init_density"],
-                "target_sparsity": config["target_sparsity"],
+                **{name: config[name] for name in SETTING_FIELDS},
                 "seed": seed,
                 "status": run.status,
                 "test_acc": final.get("test_acc"),
@@ -104,12 +98,7 @@ def _ratio(cost: Mapping[str, Any], name: str) -> float | None:
 
 TABLE_COLUMNS = (
     "setting",
-    "dataset",
-    "arch",
-    "width",
-    "epochs",
-    "init_density",
-    "target_sparsity",
+    *SETTING_FIELDS,
     "method",
     "n",
     "mean",
@@ -139,12 +128,7 @@ def _aggregate_row(where: Mapping, method: str, cell: Mapping, rank, dense_mean)
     low, high = cell["ci95"] or (None, None)
     return {
         "setting": where["name"],
-        "dataset": where["dataset"],
-        "arch": where["arch"],
-        "width": where["width"],
-        "epochs": where["epochs"],
-        "init_density": where.get("init_density"),
-        "target_sparsity": where.get("target_sparsity"),
+        **{name: where.get(name) for name in SETTING_FIELDS},  # a dense bound has no conditions
         "method": method,
         "n": cell["n"],
         "mean": cell["mean"],
@@ -386,6 +370,22 @@ def pairwise_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- cost
 
 
+def group_runs(runs: Sequence[Run], keys: RunKeys) -> dict:
+    """Completed records as model -> (init, target) -> label -> [records].
+
+    Dense runs have no pruning conditions and sit under (None, None). The cost table and
+    the per-run figures all read this one grouping.
+    """
+    grouped: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    for run in runs:
+        if not run.completed:
+            continue
+        setting, label, _ = keys.of_config(run.config)
+        where = (None, None) if label == DENSE else (setting.init_density, setting.target_sparsity)
+        grouped[setting.model.name][where][label].append(run.record)
+    return grouped
+
+
 @dataclass(frozen=True)
 class CostRow:
     model: str
@@ -405,27 +405,17 @@ def cost_rows(runs: Sequence[Run], keys: RunKeys) -> list[CostRow]:
     FLOPs are the harness's own count of the Conv2d/Linear multiply-accumulates with the
     density in force (docs/results.md), so the ratios compare methods, not hardware.
     """
-    groups: dict[tuple, list[Mapping]] = defaultdict(list)
-    for run in runs:
-        if not run.completed:
-            continue
-        setting, label, _ = keys.of_config(run.config)
-        if label == DENSE:
-            key = (setting.model.name, None, None, label)
-        else:
-            key = (setting.model.name, setting.init_density, setting.target_sparsity, label)
-        groups[key].append(run.record)
-    order = {label: i for i, label in enumerate(method_order(k[3] for k in groups))}
+    groups = [
+        (model, init, target, label, records)
+        for model, settings in group_runs(runs, keys).items()
+        for (init, target), labels in settings.items()
+        for label, records in labels.items()
+    ]
+    order = {label: i for i, label in enumerate(method_order(g[3] for g in groups))}
     rows = []
-    for (model, init, target, label), records in sorted(
-        groups.items(),
-        key=lambda item: (
-            item[0][0],
-            item[0][1] is not None,
-            -(item[0][1] or 0),
-            item[0][2] or 0,
-            order[item[0][3]],
-        ),
+    for model, init, target, label, records in sorted(
+        groups,
+        key=lambda g: (g[0], g[1] is not None, -(g[1] or 0), g[2] or 0, order[g[3]]),
     ):
         costs = [r["cost"] for r in records]
         rows.append(

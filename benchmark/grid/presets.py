@@ -59,6 +59,23 @@ class Preset:
     arch_overrides: Mapping[str, Mapping[str, Any]]
 
 
+def grid_command(
+    preset: str, dataset: str | None, seeds: int | None, assignments: list[str]
+) -> list[str]:
+    """The `run_all.py` words that define a grid: the preset and its overrides, no more.
+
+    The report's reproduce line and a reference's re-measure line both start here.
+    """
+    words = ["python", "run_all.py", "--preset", preset]
+    if dataset:
+        words += ["--dataset", dataset]
+    if seeds is not None:
+        words += ["--seeds", str(seeds)]
+    for item in assignments:
+        words += ["--set", item]
+    return words
+
+
 def available_presets() -> list[str]:
     return sorted(path.stem for path in PRESET_DIR.glob("*.toml"))
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from benchmark.config import RunConfig
 from benchmark.errors import UserError
-from benchmark.grid.presets import Preset
+from benchmark.grid.presets import Preset, grid_command
 from benchmark.regression import reference as ref
 from benchmark.regression import rule
 from benchmark.run import ensure_writable
@@ -245,11 +245,5 @@ def _require_data(configs: Sequence[RunConfig]) -> None:
 
 def _command(args: argparse.Namespace) -> str:
     """The command that measures this reference again (grid options only)."""
-    words = ["python", "run_all.py", "--preset", args.preset]
-    if args.dataset:
-        words += ["--dataset", args.dataset]
-    if args.seeds is not None:
-        words += ["--seeds", str(args.seeds)]
-    for item in args.set:
-        words += ["--set", item]
+    words = grid_command(args.preset, args.dataset, args.seeds, args.set)
     return shlex.join([*words, "--update-reference", str(args.check or args.update_reference)])

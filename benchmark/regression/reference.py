@@ -172,18 +172,8 @@ def _varying_fields(configs: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
 def setting_name(config: Mapping[str, Any], other: Sequence[str] = ()) -> str:
     """The statistics' name of a cell's setting (its model for the dense baseline), with
     the `other` fields that tell the grid's cells apart."""
-    model = stats.Model(
-        dataset=str(config["dataset"]),
-        arch=str(config["arch"]),
-        width=float(config["width"]),
-        epochs=int(config["epochs"]),
-        other=tuple((f, _hashable(config.get(f))) for f in other),
-    )
-    if config["method"] == DENSE:
-        return model.name
-    return stats.Setting(
-        model, float(config["init_density"]), float(config["target_sparsity"])
-    ).name
+    setting, _, _ = stats.RunKeys(tuple(other), {}).of_config(config)
+    return setting.model.name if config["method"] == DENSE else setting.name
 
 
 def _run_problem(record: Mapping[str, Any] | None) -> str | None:
@@ -197,10 +187,6 @@ def _run_problem(record: Mapping[str, Any] | None) -> str | None:
     if not isinstance(accuracy, int | float) or not math.isfinite(accuracy):
         return "completed without a finite final test accuracy"
     return sparsity_problem(record)
-
-
-def _hashable(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
 
 
 @dataclasses.dataclass(frozen=True)
