@@ -12,6 +12,7 @@ interrupted run resumes from its last checkpoint.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shlex
 import signal
 import statistics
@@ -35,6 +36,7 @@ from benchmark.grid.presets import (
 )
 from benchmark.grid.slurm import SlurmOptions, run_slurm
 from benchmark.grid.store import FAILED, RunStore, completed
+from benchmark.recipe import available_recipes, load_recipe
 from benchmark.run import ensure_writable
 from reports import ReportFiles, Run, build_report
 
@@ -45,6 +47,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         epilog=f"built-in presets: {', '.join(available_presets())}",
     )
     parser.add_argument("--preset", default="smoke", help="preset name or path to a .toml file")
+    parser.add_argument(
+        "--recipe",
+        help="train under this recipe instead of the preset's (name or .toml path; "
+        f"built-in: {', '.join(available_recipes())})",
+    )
     parser.add_argument("--dataset", help="override the preset's dataset (e.g. npz:PATH)")
     parser.add_argument("--seeds", type=int, help="number of seeds (default: the preset's)")
     parser.add_argument(
@@ -113,6 +120,8 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
 
 def plan(args: argparse.Namespace) -> tuple[Preset, list[RunConfig], RunStore]:
     preset = load_preset(args.preset)
+    if args.recipe:
+        preset = dataclasses.replace(preset, recipe=load_recipe(args.recipe))
     configs = expand(preset, seeds=args.seeds, overrides=overrides_from(args))
     return preset, configs, RunStore(args.out or Path("results") / preset.name)
 
@@ -274,7 +283,7 @@ def analyse(
 
 def reproduce_command(args: argparse.Namespace) -> str:
     """The command that rebuilds this grid and its report: what defines the grid, no more."""
-    words = grid_command(args.preset, args.dataset, args.seeds, args.set)
+    words = grid_command(args.preset, args.dataset, args.seeds, args.set, args.recipe)
     if args.out:
         words += ["--out", str(args.out)]
     return shlex.join(words)

@@ -10,13 +10,18 @@ from baselines import (  # noqa: F401
     random_pruning,
     taylor,
 )
-from baselines.registry import (
-    SOURCE_PARAM,
+from baselines.contract import (
     InvalidSelection,
     PruningMethod,
+    StepContext,
+    ask,
+    check_selection,
+    wants_context,
+)
+from baselines.registry import (
+    SOURCE_PARAM,
     available,
     build,
-    check_selection,
     prunes,
     register,
     resolve_params,
@@ -26,10 +31,13 @@ __all__ = [
     "SOURCE_PARAM",
     "InvalidSelection",
     "PruningMethod",
+    "StepContext",
+    "ask",
     "available",
     "build",
     "check_selection",
     "prunes",
     "register",
     "resolve_params",
+    "wants_context",
 ]

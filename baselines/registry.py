@@ -1,9 +1,9 @@
 """Pruning methods by name: one registry that single runs, presets and the grid share.
 
-A method is anything with `select(weight, grad, active, k, progress) -> Tensor`. It is
-registered as a *factory* (a class or a function) whose keyword parameters are the
-method's hyperparameters; their defaults are filled in before a run is hashed, so
-`fggp` and `fggp(rate=0.5)` name the same run.
+A method is anything with `select(weight, grad, active, k, progress) -> Tensor`
+(`baselines.contract`). It is registered as a *factory* (a class or a function) whose
+keyword parameters are the method's hyperparameters; their defaults are filled in before
+a run is hashed, so `fggp` and `fggp(select_ratio=0.5)` name the same run.
 
 Besides registered names, a name may be a file spec, `path/to/file.py:factory`
 (`baselines.external`): the file is loaded lazily by whichever process needs it, and
@@ -15,24 +15,14 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
-
-import torch
-from torch import Tensor
+from typing import Any
 
 from baselines import external
+from baselines.contract import PruningMethod
 from benchmark.errors import UserError
 
 SOURCE_PARAM = "source_sha256"
 """Added to a file method's parameters: the hash of the file the run was planned with."""
-
-
-class PruningMethod(Protocol):
-    def select(
-        self, weight: Tensor, grad: Tensor, active: Tensor, k: int, progress: float
-    ) -> Tensor:
-        """Return a bool mask over the flat weights with exactly `k` entries, all active."""
-        ...
 
 
 Factory = Callable[..., PruningMethod]
@@ -124,27 +114,3 @@ def build(name: str, params: Mapping[str, Any]) -> PruningMethod:
 def prunes(method: PruningMethod) -> bool:
     """False for methods that train the dense network (the upper bound)."""
     return getattr(method, "prunes", True)
-
-
-class InvalidSelection(UserError):
-    """A method broke the `select` contract; named so a user's own method is easy to fix."""
-
-
-def check_selection(name: str, selection: object, active: Tensor, k: int) -> Tensor:
-    """Refuse a selection that would silently corrupt the masks."""
-    if not isinstance(selection, Tensor):
-        raise InvalidSelection(f"method {name!r} returned {type(selection).__name__}, not a Tensor")
-    if selection.shape != active.shape:
-        raise InvalidSelection(
-            f"method {name!r} returned shape {tuple(selection.shape)}, "
-            f"expected {tuple(active.shape)}"
-        )
-    if selection.dtype != torch.bool:
-        raise InvalidSelection(f"method {name!r} returned dtype {selection.dtype}, expected bool")
-    chosen = int(selection.sum())
-    if chosen != k:
-        raise InvalidSelection(f"method {name!r} selected {chosen} weights, expected exactly {k}")
-    revived = int((selection & ~active).sum())
-    if revived:
-        raise InvalidSelection(f"method {name!r} selected {revived} already-pruned weights")
-    return selection

@@ -52,6 +52,7 @@ from benchmark.errors import UserError
 from benchmark.grid.presets import expand, load_preset
 from benchmark.models import ARCHS, build_model
 from benchmark.run import ensure_writable, resolve_device
+from benchmark.schedule import prune_iterations
 from benchmark.sparsity import prunable_layers
 from benchmark.train import (
     DEFAULT_DATA_DIR,
@@ -64,7 +65,6 @@ from benchmark.train import (
 
 SCHEMA = "fggp-bench/perf/1"
 PAPER_PRESET = "paper"
-PAPER_BATCH_SIZE = 128
 PAPER_METHOD = ("fggp", 0.95)  # the method and target sparsity the harness is timed with
 CIFAR_TRAIN_IMAGES = 50_000  # an epoch, for the epoch-time figures
 CIFAR_TEST_IMAGES = 10_000  # evaluated after every epoch
@@ -102,21 +102,43 @@ def stand_in_data(n_train: int, n_test: int, seed: int = 0) -> Dataset:
     )
 
 
-def paper_config(arch: str, width: float, batch_size: int, precision: str) -> RunConfig:
-    """The paper preset's configuration of `arch` (FGGP at 95%), at the asked size."""
+def paper_config(
+    arch: str, width: float, batch_size: int | None, precision: str
+) -> RunConfig:
+    """The paper preset's configuration of `arch` (FGGP at 95%), at the asked size (batch
+    None: the preset's).
+
+    Its pruning plan keeps the number of steps the recipe gives a CIFAR-10 run, spread
+    evenly over the run on the stand-in images, which may be fewer: an interval of 2000
+    iterations would leave a short stand-in run without a single step to time.
+    """
     preset = load_preset(PAPER_PRESET)
     method, sparsity = PAPER_METHOD
     fields = {
-        **preset.base,
-        **preset.arch_overrides.get(arch, {}),
+        **preset.base_for(arch),
         "arch": arch,
         "width": width,
-        "batch_size": batch_size,
         "precision": precision,
         "method": method,
         "target_sparsity": sparsity,
     }
-    return prepare(config_from_dict(fields))
+    if batch_size is not None:
+        fields["batch_size"] = batch_size
+    config = config_from_dict(fields)
+    return prepare(config.replace(prune_every=0, prune_steps=cifar_prune_steps(config)))
+
+
+def cifar_prune_steps(config: RunConfig) -> int:
+    """How many pruning steps `config` takes on CIFAR-10's 50,000 training images."""
+    return len(
+        prune_iterations(
+            config.epochs * math.ceil(CIFAR_TRAIN_IMAGES / config.batch_size),
+            config.prune_start,
+            config.prune_end,
+            config.prune_steps,
+            config.prune_every,
+        )
+    )
 
 
 def synchronize(device: torch.device) -> None:
@@ -231,7 +253,7 @@ def time_prune_step(run: TrainingRun, repeats: int = PRUNE_REPEATS) -> dict[str,
     times, pruned = [], 0
     try:
         for _ in range(repeats):
-            run.iteration = plan[0].iteration
+            run.iteration = plan[0].iteration - 1  # the step follows that iteration
             synchronize(run.device)
             start = time.perf_counter()
             changed = run.prune_if_planned()
@@ -309,7 +331,14 @@ def time_reference_training(
         weight_decay=config.weight_decay,
     )
     # sparselearning keeps float masks and multiplies every masked weight after the step.
-    layers = [param for _, param in prunable_layers(model, config.keep_first_last_dense)]
+    layers = [
+        param
+        for _, param in prunable_layers(
+            model,
+            keep_first_dense=config.keep_first_dense,
+            keep_first_last_dense=config.keep_first_last_dense,
+        )
+    ]
     masks = [torch.ones_like(param) for param in layers]
     loader = reference_loader(data, config.batch_size, workers, device)
 
@@ -317,7 +346,7 @@ def time_reference_training(
         images = images.to(device, non_blocking=True)
         labels = labels.to(device, non_blocking=True)
         optimizer.zero_grad()
-        loss = F.cross_entropy(model(images), labels)
+        loss = F.cross_entropy(model(images), labels, label_smoothing=config.label_smoothing)
         loss.backward()
         optimizer.step()
         with torch.no_grad():
@@ -479,7 +508,7 @@ def grid_projection(per_arch: dict[str, dict[str, Any]]) -> dict[str, Any]:
         row["runs"] += 1
         row["run_epochs"] += config.epochs
         if baselines.prunes(baselines.build(config.method, config.method_kwargs)):
-            row["pruning_steps"] += config.prune_steps
+            row["pruning_steps"] += cifar_prune_steps(config)
     total = 0.0
     missing = []
     for arch, row in arch_rows.items():
@@ -521,7 +550,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--arch", nargs="+", choices=ARCHS, default=list(ARCHS))
     parser.add_argument("--width", type=float, default=1.0, help="width multiplier (paper: 1)")
-    parser.add_argument("--batch-size", type=int, default=PAPER_BATCH_SIZE)
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="training batch (default: the paper recipe's)"
+    )
     parser.add_argument("--steps", type=int, default=50, help="timed training steps")
     parser.add_argument("--warmup", type=int, default=10, help="untimed steps before timing")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
@@ -552,7 +583,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _check(args: argparse.Namespace) -> None:
     checks = [
         (args.width > 0 and math.isfinite(args.width), "--width must be a positive number"),
-        (args.batch_size >= 1, "--batch-size must be at least 1"),
+        (args.batch_size is None or args.batch_size >= 1, "--batch-size must be at least 1"),
         (args.steps >= 1, "--steps must be at least 1"),
         (args.warmup >= 0, "--warmup must be non-negative"),
         (args.runs_per_gpu >= 1, "--runs-per-gpu must be at least 1"),
@@ -568,8 +599,7 @@ def _check(args: argparse.Namespace) -> None:
 def measure(args: argparse.Namespace, device: torch.device, command: list[str]) -> dict[str, Any]:
     compile = compile_backend(args.compile)
     data = stand_in_data(args.images, args.eval_images)
-    paper = (1.0, PAPER_BATCH_SIZE, "auto")
-    paper_settings = (args.width, args.batch_size, args.precision) == paper
+    paper_settings = (args.width, args.batch_size, args.precision) == (1.0, None, "auto")
     archs: dict[str, Any] = {}
     for arch in args.arch:
         config = paper_config(arch, args.width, args.batch_size, args.precision)
@@ -650,7 +680,7 @@ def measure(args: argparse.Namespace, device: torch.device, command: list[str]) 
         "device_type": device.type,
         "settings": {
             "width": args.width,
-            "batch_size": args.batch_size,
+            "batch_size": config.batch_size,  # the same for every arch: the recipe's or asked
             "steps": args.steps,
             "warmup": args.warmup,
             "precision": args.precision,

@@ -1,8 +1,9 @@
 """Command line for one run: `python -m benchmark.run --method fggp ... --out DIR`.
 
 Every `RunConfig` field is a flag (generated from the dataclass, so a new
-hyperparameter cannot be forgotten here); `--config FILE.toml` supplies a base that
-explicit flags override. The result is written atomically to `DIR/<run_id>.json`.
+hyperparameter cannot be forgotten here); `--recipe NAME` (benchmark/recipes/, e.g.
+`released`, the FGGP authors' recipe) and `--config FILE.toml` supply a base that explicit
+flags override. The result is written atomically to `DIR/<run_id>.json`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import baselines
 from benchmark.atomic import write_json_atomic
 from benchmark.config import RunConfig, config_from_dict, load_config_file, parse_assignment
 from benchmark.errors import UserError
+from benchmark.recipe import available_recipes, load_recipe
 from benchmark.train import DEFAULT_DATA_DIR, prepare, train
 
 EXIT_USER_ERROR = 2
@@ -52,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train one network with gradual pruning and write its result JSON.",
         argument_default=argparse.SUPPRESS,
     )
+    parser.add_argument(
+        "--recipe",
+        help="training recipe the other options build on (name or .toml path; built-in: "
+        f"{', '.join(available_recipes())}; `released` is the FGGP paper's)",
+    )
     parser.add_argument("--config", type=Path, help="TOML file with run configuration fields")
     parser.add_argument("--out", type=Path, default=Path("results/runs"), help="result folder")
     parser.add_argument(
@@ -67,7 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="torch.compile the model (faster on GPUs after a minute or two of compiling; "
         "an execution option like --device, not part of the run's identity)",
     )
-    group = parser.add_argument_group("run configuration (defaults: the paper's recipe)")
+    group = parser.add_argument_group(
+        "run configuration (defaults: the GraNet-style recipe; --recipe released for the paper's)"
+    )
     for field in dataclasses.fields(RunConfig):
         flag = "--" + field.name.replace("_", "-")
         help_text = f"{field.metadata['help']} (default: {field.default!r})"
@@ -92,8 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    """Defaults, then the TOML file, then explicit flags; method parameters merge likewise."""
-    values: dict[str, Any] = load_config_file(args.config) if "config" in args else {}
+    """Defaults, then the recipe, the TOML file, explicit flags; method parameters merge
+    likewise."""
+    recipe = dict(load_recipe(args.recipe).fields) if "recipe" in args else {}
+    values: dict[str, Any] = {
+        **recipe,
+        **(load_config_file(args.config) if "config" in args else {}),
+    }
     file_params = values.pop("method_params", {})
     if not isinstance(file_params, dict):
         raise UserError("method_params in the config file must be a table")

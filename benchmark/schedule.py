@@ -1,10 +1,12 @@
 """When to prune and how much: the gradual cubic schedule and the learning-rate steps.
 
-The paper (following GraNet and Zhu & Gupta 2017) prunes every 1000 iterations at
-batch 128 from epoch 0 to epoch 80 of 160 on CIFAR-10, i.e. about 31 steps over the
-first half of training. We keep that *shape* rather than those iteration counts: a
-fixed number of steps spread evenly over a fraction of training, so a 3-epoch CPU run
-follows the same curve as a 160-epoch GPU run.
+The released FGGP script prunes at every multiple of `--update-interval` (2000) training
+iterations while the iteration is at most int(0.8 x total), to the cubic density of that
+iteration: d_f + (d_0 - d_f)(1 - t / int(0.8 T))^3 (main_proposed_class_schedule_cifar.py
+434, 456, 601-605). `prune_every` reproduces that form. It cannot scale to short runs (a
+30-epoch run on a small subset has no iteration 2000), so the other form spreads a fixed
+number of steps (`prune_steps`) evenly over the same window; both evaluate the same cubic
+at the step's iteration, so a 3-epoch CPU run follows the curve of a 160-epoch GPU run.
 """
 
 from __future__ import annotations
@@ -13,49 +15,76 @@ import math
 from dataclasses import dataclass
 
 
-def cubic_density(step: int, n_steps: int, initial: float, final: float) -> float:
-    """Density after pruning step `step` of `n_steps`: d_f + (d_0 - d_f)(1 - step/n)^3."""
-    return final + (initial - final) * (1.0 - step / n_steps) ** 3
+def cubic_density(elapsed: int, window: int, initial: float, final: float) -> float:
+    """Density `elapsed` iterations into a window of `window`: d_f + (d_0 - d_f)(1 - e/w)^3."""
+    return final + (initial - final) * (1.0 - elapsed / window) ** 3
 
 
 @dataclass(frozen=True)
 class PruneStep:
     step: int  # 1-based
-    iteration: int  # 0-based index of the training iteration whose gradient it uses
+    iteration: int  # 1-based: the step follows the backward pass of this training iteration
     progress: float  # 0 at the first step, 1 at the last: what methods anneal over
     target_active: int  # prunable weights left active after this step
 
 
+def prune_window(total_iterations: int, start: float, end: float) -> tuple[int, int]:
+    """(first, last) iteration bounds of the pruning window: steps fall in (first, last].
+
+    Both are truncated like the released `int(end_update_iter_ratio * total_iter)`; the
+    window holds at least one iteration.
+    """
+    first = math.floor(start * total_iterations)
+    last = max(math.floor(end * total_iterations), first + 1)
+    return first, last
+
+
+def prune_iterations(
+    total_iterations: int, start: float, end: float, n_steps: int, every: int
+) -> list[int]:
+    """The (1-based) iterations after which pruning steps happen.
+
+    With `every` > 0, every multiple of `every` in the window (the released form). With
+    `every` = 0, `n_steps` steps at first + ceil(i (last - first) / n_steps), i = 1..n, so
+    the last one ends the window; a window shorter than n iterations gets one step per
+    iteration instead.
+    """
+    first, last = prune_window(total_iterations, start, end)
+    if every > 0:
+        return list(range((first // every + 1) * every, last + 1, every))
+    window = last - first
+    n_steps = min(n_steps, window)
+    return [first + math.ceil(i * window / n_steps) for i in range(1, n_steps + 1)]
+
+
 def prune_plan(
+    *,
     total_iterations: int,
     start: float,
     end: float,
     n_steps: int,
+    every: int,
     initial_active: int,
     n_prunable: int,
     final_density: float,
 ) -> list[PruneStep]:
     """The pruning steps of a run, each with the exact number of weights to keep.
 
-    Step i of n happens after iteration start + ceil(i (end - start) / n) - 1, so the
-    last one ends the pruning window and reaches the final density exactly (to the
-    rounding of one weight). A window shorter than n iterations gets one step per
-    iteration instead. The schedule starts from the real initial density, which for an
-    ERK-initialised network differs from the nominal one by per-layer rounding.
+    The density of a step is the cubic at its iteration, from the run's real initial
+    density (for an ERK start it differs from the nominal one by per-layer rounding).
     """
-    first = round(start * total_iterations)
-    last = max(round(end * total_iterations), first + 1)
-    window = last - first
-    n_steps = min(n_steps, window)
+    first, last = prune_window(total_iterations, start, end)
+    iterations = prune_iterations(total_iterations, start, end, n_steps, every)
     initial_density = initial_active / n_prunable
+    count = len(iterations)
     steps = []
-    for i in range(1, n_steps + 1):
-        density = cubic_density(i, n_steps, initial_density, final_density)
+    for i, iteration in enumerate(iterations, start=1):
+        density = cubic_density(iteration - first, last - first, initial_density, final_density)
         steps.append(
             PruneStep(
                 step=i,
-                iteration=first + math.ceil(i * window / n_steps) - 1,
-                progress=(i - 1) / (n_steps - 1) if n_steps > 1 else 1.0,
+                iteration=iteration,
+                progress=(i - 1) / (count - 1) if count > 1 else 1.0,
                 target_active=min(initial_active, round(density * n_prunable)),
             )
         )

@@ -3,7 +3,9 @@
 Prunable tensors are the weights of every Conv2d and Linear layer; biases and norm
 layers stay dense (GraNet and RigL convention). Selection is global: the weights of
 all prunable tensors are concatenated into one flat vector and a pruning method picks
-among the currently active entries of that vector.
+among the currently active entries of that vector. The engine knows nothing of methods:
+the pruning controller (`benchmark.pruning`) asks the method and hands the engine the
+checked set to remove.
 
 A pruned weight must stay exactly 0.0 for the rest of the run. SGD can revive it in
 three ways: through its gradient, through its momentum buffer, and through weight
@@ -20,20 +22,21 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from baselines import PruningMethod, check_selection
-
 
 def prunable_layers(
-    model: nn.Module, keep_first_last_dense: bool
+    model: nn.Module, keep_first_dense: bool = False, keep_first_last_dense: bool = False
 ) -> list[tuple[str, nn.Parameter]]:
-    """(name, weight) of each Conv2d/Linear in module order, minus first and last if asked."""
+    """(name, weight) of each Conv2d/Linear in module order, minus the first (and last)
+    layer if asked: the released FGGP code never prunes the first convolution."""
     layers = [
         (f"{name}.weight", module.weight)
         for name, module in model.named_modules()
         if isinstance(module, nn.Conv2d | nn.Linear)
     ]
+    if keep_first_dense or keep_first_last_dense:
+        layers = layers[1:]
     if keep_first_last_dense:
-        layers = layers[1:-1]
+        layers = layers[:-1]
     if not layers:
         raise ValueError("the model has no prunable Conv2d/Linear weights")
     return layers
@@ -62,8 +65,13 @@ def erk_densities(shapes: Sequence[tuple[int, ...]], density: float) -> list[flo
 class SparsityEngine:
     """Owns the boolean masks of one model and every operation that touches them."""
 
-    def __init__(self, model: nn.Module, keep_first_last_dense: bool = False) -> None:
-        layers = prunable_layers(model, keep_first_last_dense)
+    def __init__(
+        self,
+        model: nn.Module,
+        keep_first_dense: bool = False,
+        keep_first_last_dense: bool = False,
+    ) -> None:
+        layers = prunable_layers(model, keep_first_dense, keep_first_last_dense)
         self.names = [name for name, _ in layers]
         self.params = [param for _, param in layers]
         self.masks = [torch.ones_like(p, dtype=torch.bool) for p in self.params]
@@ -116,22 +124,9 @@ class SparsityEngine:
         return torch.cat([mask.reshape(-1) for mask in self.masks])
 
     @torch.no_grad()
-    def prune(
-        self,
-        method: PruningMethod,
-        method_name: str,
-        grad: Tensor,
-        k: int,
-        progress: float,
-        optimizer: torch.optim.Optimizer | None = None,
-    ) -> None:
-        """Remove exactly `k` active weights chosen by `method` from the flat vectors."""
-        if k <= 0:
-            return
-        active = self.flat_active()
-        weight = self.flat_weights().float()
-        selection = method.select(weight, grad.float(), active, k, progress)
-        selection = check_selection(method_name, selection, active, k)
+    def remove(self, selection: Tensor, optimizer: torch.optim.Optimizer | None = None) -> None:
+        """Prune the flat entries of `selection` (already checked to be active ones): from
+        now on their weights, gradients and momentum are exactly zero."""
         for i, pruned in enumerate(torch.split(selection, self.numels)):
             self.masks[i] &= ~pruned.view_as(self.masks[i])
         self.apply_to_weights()

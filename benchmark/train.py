@@ -30,13 +30,13 @@ from benchmark.data.loader import DeviceLoader
 from benchmark.errors import UserError
 from benchmark.models import ARCHS, build_model
 from benchmark.pruning import GradualPruner
-from benchmark.schedule import lr_milestone_epochs, prune_plan
+from benchmark.schedule import PruneStep, lr_milestone_epochs, prune_plan
 from benchmark.sparsity import GradientSource, SparsityEngine, prunable_layers
 
 SCHEMA = "fggp-bench/run/1"
 # Bumped whenever a change to the harness can change a run's numbers: a grid refuses
 # to mix results of different versions (benchmark/grid/store.py).
-HARNESS_VERSION = 1
+HARNESS_VERSION = 2
 DEFAULT_DATA_DIR = environment.REPO_ROOT / "data"
 EVAL_BATCH_SIZE = 1000
 # Seeds for the run's random streams are derived from the run seed with fixed offsets,
@@ -60,6 +60,35 @@ def prepare(config: RunConfig) -> RunConfig:
             "use target sparsity 0 and init density 1"
         )
     return config.replace(method_params=params)
+
+
+def pruning_plan(
+    config: RunConfig, iterations_per_epoch: int, engine: SparsityEngine
+) -> list[PruneStep]:
+    """The run's pruning steps from its schedule fields and the engine's real counts.
+
+    Needs no data: the number of iterations per epoch is all it asks of the data set, so
+    a preset's schedule can be checked before anything is loaded.
+    """
+    total = config.epochs * iterations_per_epoch
+    plan = prune_plan(
+        total_iterations=total,
+        start=config.prune_start,
+        end=config.prune_end,
+        n_steps=config.prune_steps,
+        every=config.prune_every,
+        initial_active=engine.active_count(),
+        n_prunable=engine.n_prunable,
+        final_density=1.0 - config.target_sparsity,
+    )
+    must_prune = round((1.0 - config.target_sparsity) * engine.n_prunable) < engine.active_count()
+    if must_prune and not plan:
+        raise UserError(
+            f"pruning every {config.prune_every} iterations leaves no pruning step in the "
+            f"window of this run ({total} training iterations in all): lower prune_every, "
+            "or set prune_every = 0 to spread prune_steps steps over the window"
+        )
+    return plan
 
 
 @dataclass(frozen=True)
@@ -230,18 +259,11 @@ class TrainingRun:
             else self.model
         )
 
-        self.engine = SparsityEngine(self.model, config.keep_first_last_dense)
+        self.engine = SparsityEngine(
+            self.model, config.keep_first_dense, config.keep_first_last_dense
+        )
         mask_generator = torch.Generator().manual_seed(config.seed + _MASK_SEED_OFFSET)
         self.engine.init_random(config.init_density, mask_generator)
-        plan = prune_plan(
-            config.epochs * len(self.train_loader),
-            config.prune_start,
-            config.prune_end,
-            config.prune_steps,
-            self.engine.active_count(),
-            self.engine.n_prunable,
-            1.0 - config.target_sparsity,
-        )
         self.gradients = GradientSource(
             self.engine.params, config.grad_source, config.grad_ema_decay
         )
@@ -250,8 +272,9 @@ class TrainingRun:
             baselines.build(config.method, config.method_kwargs),
             config.method,
             self.gradients,
-            plan,
+            pruning_plan(config, len(self.train_loader), self.engine),
             len(self.train_loader),
+            config.epochs * len(self.train_loader),
         )
         self.fused_optimizer = device.type == "cuda"
         self.optimizer = make_optimizer(self.model, config, fused=self.fused_optimizer)
@@ -287,7 +310,9 @@ class TrainingRun:
         """
         with autocast(self.device, self.precision):
             logits = self.forward(images)
-        loss = F.cross_entropy(logits.float(), labels)
+        loss = F.cross_entropy(
+            logits.float(), labels, label_smoothing=self.config.label_smoothing
+        )
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.prune_if_planned()
@@ -300,8 +325,9 @@ class TrainingRun:
 
     def prune_if_planned(self) -> bool:
         """After a backward pass: prune if this iteration is a planned step (True if the
-        masks changed). The only place a training step reads values back from the device."""
-        if self.pruner.after_backward(self.iteration, self.optimizer):
+        masks changed). The only place a training step reads values back from the device.
+        Iterations are counted from 1 here, like the released code's `train_iter`."""
+        if self.pruner.after_backward(self.iteration + 1, self.optimizer):
             self.current_macs = self._forward_macs()
             return True
         return False

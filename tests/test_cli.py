@@ -44,7 +44,7 @@ def test_run_writes_its_result_under_its_hash(tmp_path, capsys):
             "--method",
             "fggp",
             "--method-param",
-            "rate=0.25",
+            "select_ratio=0.25",
             "--target-sparsity",
             "0.8",
             "--out",
@@ -66,7 +66,7 @@ def test_run_writes_its_result_under_its_hash(tmp_path, capsys):
         test_limit=128,
         prune_steps=3,
         method="fggp",
-        method_params={"rate": 0.25},
+        method_params={"select_ratio": 0.25},
         target_sparsity=0.8,
     )
     assert result["run_id"] == expected.run_id()
@@ -99,12 +99,21 @@ def test_quiet_and_toml_config_with_flag_override(tmp_path, capsys):
     result = json.loads(next(out.glob("*.json")).read_text())
     assert result["config"]["method"] == "annealed_hybrid"
     assert result["config"]["target_sparsity"] == 0.6
-    assert result["config"]["method_params"] == {
-        "rate": 1.0,
-        "final_rate": 0.5,
-        "schedule": "linear",
-    }
+    assert result["config"]["method_params"] == {"rate": 0.5, "final_rate": 0.5}
     assert "epoch" not in capsys.readouterr().out
+
+
+def test_a_recipe_is_the_base_that_flags_override(tmp_path):
+    out = tmp_path / "runs"
+    code = main([*TINY_FLAGS, "--recipe", "released", "--prune-every", "0", "--out", str(out)])
+    assert code == 0
+    config = json.loads(next(out.glob("*.json")).read_text())["config"]
+    # from the recipe
+    assert config["label_smoothing"] == 0.1 and config["keep_first_dense"] is True
+    assert config["prune_end"] == 0.8 and config["lr_milestones"] == [0.5, 0.75]
+    # from the flags, over the recipe's batch 64, 160 epochs and pruning every 2000
+    assert (config["batch_size"], config["epochs"], config["prune_every"]) == (64, 1, 0)
+    assert config["prune_steps"] == 3
 
 
 def bad_npz(tmp_path: Path) -> Path:
@@ -124,6 +133,8 @@ def bad_npz(tmp_path: Path) -> Path:
         (["--dataset", "npz:/nonexistent/file.npz"], "/nonexistent/file.npz"),
         (["--method-param", "ratio=0.3"], "has no parameter(s) ratio"),
         (["--config", "/nonexistent/run.toml"], "config file not found"),
+        (["--recipe", "paper"], "unknown recipe 'paper'; choose from: granet_style, released"),
+        (["--recipe", "released"], "leaves no pruning step"),
         (
             ["--device", "cuda:0"]
             if not __import__("torch").cuda.is_available()

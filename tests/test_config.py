@@ -10,16 +10,17 @@ from benchmark.train import prepare
 
 
 def test_hash_is_stable_and_canonical():
-    a = RunConfig(width=1, method_params={"rate": 0.5}, lr_milestones=[0.5, 0.75])
-    b = RunConfig(width=1.0, method_params=(("rate", 0.5),))
+    a = RunConfig(width=1, method_params={"select_ratio": 0.5}, lr_milestones=[0.5, 0.75])
+    b = RunConfig(width=1.0, method_params=(("select_ratio", 0.5),))
     assert a == b and a.run_id() == b.run_id()
     assert len(a.run_id()) == 16
     # Pinned: a change of the canonical form or of a default renames every stored result,
     # so it must be deliberate (update this value and say so in the changelog).
-    # Changed from bb751159a03e03e7 when the default precision became "auto" (issue 6); an
-    # explicit fp32 configuration keeps the old identity, and its CPU numbers are unchanged.
-    assert RunConfig().run_id() == "e157fc0278845bba"
-    assert RunConfig(precision="fp32").run_id() == "bb751159a03e03e7"
+    # Changed from bb751159a03e03e7 when the default precision became "auto" (issue 6), and
+    # from e157fc0278845bba (fp32: bb751159a03e03e7) in harness version 2 (issue 10), when
+    # label_smoothing, prune_every and keep_first_dense joined the configuration.
+    assert RunConfig().run_id() == "0ef7208fa1580fe5"
+    assert RunConfig(precision="fp32").run_id() == "2accbd368172e4aa"
 
 
 def test_every_field_changes_the_hash():
@@ -29,13 +30,15 @@ def test_every_field_changes_the_hash():
         "width": 0.5,
         "dataset": "synthetic",
         "method": "magnitude",
-        "method_params": {"rate": 0.3},
+        "method_params": {"select_ratio": 0.3},
         "target_sparsity": 0.9,
         "init_density": 0.5,
         "seed": 1,
         "prune_start": 0.1,
         "prune_end": 0.6,
         "prune_steps": 10,
+        "prune_every": 100,
+        "keep_first_dense": True,
         "keep_first_last_dense": True,
         "grad_source": "ema",
         "grad_ema_decay": 0.5,
@@ -47,6 +50,7 @@ def test_every_field_changes_the_hash():
         "weight_decay": 1e-4,
         "lr_milestones": (0.3,),
         "lr_gamma": 0.2,
+        "label_smoothing": 0.1,
         "augment": False,
         "precision": "bf16",
         "train_limit": 10,
@@ -62,8 +66,8 @@ def test_every_field_changes_the_hash():
 
 def test_default_method_parameters_are_part_of_the_identity():
     implicit = prepare(RunConfig(dataset="synthetic"))
-    explicit = prepare(RunConfig(dataset="synthetic", method_params={"rate": 0.5}))
-    assert implicit.method_kwargs == {"rate": 0.5}
+    explicit = prepare(RunConfig(dataset="synthetic", method_params={"select_ratio": 0.5}))
+    assert implicit.method_kwargs == {"select_ratio": 0.5}
     assert implicit.run_id() == explicit.run_id()
 
 
@@ -104,6 +108,9 @@ def test_toml_file(tmp_path):
         ({"precision": "fp8"}, "precision"),
         ({"lr": float("nan")}, "lr"),
         ({"lr_milestones": (1.5,)}, "milestones"),
+        ({"label_smoothing": 1.0}, "label smoothing"),
+        ({"label_smoothing": -0.1}, "label smoothing"),
+        ({"prune_every": -1}, "prune_every"),
     ],
 )
 def test_validation(changes, message):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,13 +21,14 @@ from benchmark.errors import UserError
 from benchmark.grid.execute import device_slots
 from benchmark.grid.presets import available_presets, expand, load_preset
 from benchmark.grid.store import RunStore
+from benchmark.recipe import load_recipe
 from tests.support import without_timings
 
 EXPECTED_COUNTS = {
     # 2 archs x 3 sparsities x 2 inits x 4 methods x 3 seeds + 2 archs x 3 seeds dense
     "paper": 2 * 3 * 2 * 4 * 3 + 2 * 3,
-    # 2 orders x 3 rates (fixed) + 2 orders x 3 final rates (linear), x 3 seeds
-    "ablation": (2 * 3 + 2 * 3) * 3,
+    # (2 orders x 3 pool rules x 2 schedules + the earlier linear one) x 3 seeds
+    "ablation": (2 * 3 * 2 + 1) * 3,
     "smoke": 3 * 2 * 4 * 2 + 2,
     "tiny": 2 * 4 * 2 + 2,
     # 6 methods (the paper's 4, taylor, random) x 3 seeds + 3 dense
@@ -57,6 +60,50 @@ def test_paper_grid_matches_the_paper():
     assert {(c.dataset, c.width, c.epochs) for c in configs} == {("cifar10", 1.0, 160)}
     dense = [c for c in configs if c.method == "dense"]
     assert {(c.target_sparsity, c.init_density) for c in dense} == {(0.0, 1.0)}
+
+
+def test_the_paper_preset_trains_under_the_released_recipe():
+    configs = expand(load_preset("paper"))
+    recipe = {
+        (c.batch_size, c.label_smoothing, c.prune_every, c.prune_end, c.keep_first_dense)
+        for c in configs
+    }
+    assert recipe == {(64, 0.1, 2000, 0.8, True)}
+
+
+def test_a_recipe_sits_under_the_presets_base_and_can_be_swapped(tmp_path):
+    granet = expand(dataclasses.replace(load_preset("paper"), recipe=load_recipe("granet_style")))
+    assert {
+        (c.batch_size, c.label_smoothing, c.prune_every, c.prune_steps, c.prune_end)
+        for c in granet
+    } == {(128, 0.0, 0, 31, 0.5)}
+    assert not any(c.keep_first_dense for c in granet)
+    (tmp_path / "mine_recipe.toml").write_text('description = "mine"\nlabel_smoothing = 0.2\n')
+    preset = tmp_path / "mine.toml"
+    body = 'seeds = 1\n[base]\ndataset = "synthetic"\nbatch_size = 32\n[[method]]\nname = "fggp"\n'
+    preset.write_text('recipe = "released"\n' + body)
+    (config,) = expand(load_preset(str(preset)))
+    assert (config.batch_size, config.label_smoothing) == (32, 0.1)  # [base] beats the recipe
+    preset.write_text('recipe = "mine_recipe.toml"\n' + body)
+    (config,) = expand(load_preset(str(preset)))  # a recipe path is read beside its preset
+    assert (config.batch_size, config.label_smoothing) == (32, 0.2)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("sparsity = 0.9\n", "unknown run field(s) sparsity"),
+        ("seed = 3\n", "seed name a run, not a recipe"),
+        ("batch_size = \n", "not valid TOML"),
+    ],
+)
+def test_bad_recipes_are_one_line_errors(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(UserError, match=re.escape(message)):
+        load_recipe(str(path))
+    with pytest.raises(UserError, match="unknown recipe 'nope'; choose from: granet_style"):
+        load_recipe("nope")
 
 
 def test_seeds_and_overrides():

@@ -19,10 +19,11 @@ def test_archs() -> None:
 @pytest.mark.parametrize(
     ("arch", "paper_count", "exact_count", "convs", "projections"),
     [
-        # Conv weights 20,018,880 + BN 2*5,504 + linear 512*10+10.
-        ("vgg19", 20.0e6, 20_035_018, 16, 0),
-        # Conv weights 23,447,232 + BN 2*26,560 + linear 2048*10+10.
-        ("resnet50", 23.5e6, 23_520_842, 53, 4),
+        # Conv weights 20,018,880 + conv biases 5,504 + BN 2*5,504 + linear 512*10+10
+        # (the released VGG-19-BN has conv biases).
+        ("vgg19", 20.0e6, 20_040_522, 16, 0),
+        # Conv weights 23,447,232 + BN 2*26,560 + linear 2048*10 (GraNet's has no bias).
+        ("resnet50", 23.5e6, 23_520_832, 53, 4),
     ],
 )
 def test_full_width_matches_paper(
@@ -85,15 +86,34 @@ def test_seed_determines_weights(arch: str) -> None:
     assert random and all(not torch.equal(first[k], other[k]) for k in random)
 
 
-def test_standard_initialisation() -> None:
+def test_vgg_has_the_released_initialisation() -> None:
+    """archs/cifar10/vgg.py 36-49: conv N(0, sqrt(2 / (k*k*in_channels))), linear N(0, 0.01),
+    every bias 0, BatchNorm at identity."""
     torch.manual_seed(0)
     layers = dict(build_model("vgg19", 10).named_modules())
     conv = layers["features.40"]
-    assert isinstance(conv, nn.Conv2d)
-    fan_out = conv.out_channels * 9
-    assert conv.weight.std().item() == pytest.approx((2 / fan_out) ** 0.5, rel=0.02)
+    assert isinstance(conv, nn.Conv2d) and conv.bias is not None
+    fan_in = conv.in_channels * 9
+    assert conv.weight.std().item() == pytest.approx((2 / fan_in) ** 0.5, rel=0.02)
+    assert torch.equal(conv.bias, torch.zeros(512))
+    first = layers["features.0"]
+    assert first.weight.std().item() == pytest.approx((2 / 27) ** 0.5, rel=0.1)
+    assert layers["classifier"].weight.std().item() == pytest.approx(0.01, rel=0.05)
+    assert torch.equal(layers["classifier"].bias, torch.zeros(10))
     assert torch.equal(layers["features.1"].weight, torch.ones(64))
     assert torch.equal(layers["features.1"].bias, torch.zeros(64))
+
+
+def test_resnet_keeps_pytorchs_default_initialisation() -> None:
+    """GraNet's CIFAR ResNet-50 applies no initialisation of its own: PyTorch's default for
+    Conv2d/Linear is kaiming_uniform(a=sqrt(5)), uniform within 1/sqrt(fan_in)."""
+    torch.manual_seed(0)
+    layers = dict(build_model("resnet50", 10).named_modules())
+    conv = layers["layer4.0.conv2"]
+    bound = 1 / (conv.in_channels * 9) ** 0.5
+    assert conv.weight.abs().max().item() <= bound
+    assert conv.weight.std().item() == pytest.approx(bound / 3**0.5, rel=0.02)
+    assert layers["classifier"].bias is None
 
 
 def test_unknown_arch() -> None:

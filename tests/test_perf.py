@@ -57,17 +57,28 @@ def test_tiny_benchmark_figures_are_consistent(tmp_path, capsys):
         harness["epoch_seconds"] + harness["eval_seconds"]
     )
 
-    # the pruning step removes exactly the first planned step's weights, globally
-    engine = SparsityEngine(model)
-    plan = prune_plan(160 * 4, 0.0, 0.5, 31, engine.n_prunable, engine.n_prunable, 0.05)
+    # the pruning step removes exactly the first planned step's weights, globally: the
+    # released recipe's 50 steps over its first 80%, here of 160 epochs x 8 batches of 64
+    assert figures["settings"]["batch_size"] == 64
+    engine = SparsityEngine(model, keep_first_dense=True)
+    plan = prune_plan(
+        total_iterations=160 * 8,
+        start=0.0,
+        end=0.8,
+        n_steps=50,
+        every=0,
+        initial_active=engine.n_prunable,
+        n_prunable=engine.n_prunable,
+        final_density=0.05,
+    )
     assert prune["prunable_weights"] == engine.n_prunable
     assert prune["pruned"] == engine.n_prunable - plan[0].target_active > 0
-    assert prune["seconds"] > 0 and prune["steps_per_run"] == 31
+    assert prune["seconds"] > 0 and prune["steps_per_run"] == 50
     assert prune["fraction_of_epoch"] == pytest.approx(
         prune["seconds"] / harness["epoch_with_eval_seconds"]
     )
     assert prune["fraction_of_run"] == pytest.approx(
-        31 * prune["seconds"] / (160 * harness["epoch_with_eval_seconds"])
+        50 * prune["seconds"] / (160 * harness["epoch_with_eval_seconds"])
     )
 
     # the paper grid: 150 runs, half per arch; only the measured arch is projected
@@ -75,7 +86,8 @@ def test_tiny_benchmark_figures_are_consistent(tmp_path, capsys):
     assert grid["runs"] == 150 and grid["missing_archs"] == ["resnet50"]
     assert grid["device_hours"] is None and not grid["paper_settings"]
     vgg = grid["per_arch"]["vgg19"]
-    assert (vgg["runs"], vgg["run_epochs"], vgg["pruning_steps"]) == (75, 75 * 160, 72 * 31)
+    # every pruning run of the paper grid: 50 steps (2000, 4000, ... 100,000 at batch 64)
+    assert (vgg["runs"], vgg["run_epochs"], vgg["pruning_steps"]) == (75, 75 * 160, 72 * 50)
     assert vgg["seconds"] == pytest.approx(
         vgg["run_epochs"] * harness["epoch_with_eval_seconds"]
         + vgg["pruning_steps"] * prune["seconds"]

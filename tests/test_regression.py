@@ -302,8 +302,8 @@ class Mine:
 def test_a_method_broken_after_its_reference_was_measured_fails_the_check(tmp_path, capsys):
     """Magnitude pruning as a user's method; then a bug makes it prune the largest weights.
 
-    A short but real training budget where magnitude pruning reaches about 24% accuracy
-    (chance: 10%) and pruning the largest weights leaves about 10%.
+    The regression preset's short but real budget, where magnitude pruning reaches about
+    30% accuracy (chance: 10%) and pruning the largest weights leaves about 10%.
     """
     method = tmp_path / "mine.py"
     method.write_text(LARGEST_FIRST.format(score="weight.abs()"))
@@ -311,14 +311,14 @@ def test_a_method_broken_after_its_reference_was_measured_fails_the_check(tmp_pa
     preset.write_text(
         "seeds = 2\n[base]\n"
         'dataset = "synthetic"\narch = "vgg19"\nwidth = 0.0625\nepochs = 2\nbatch_size = 32\n'
-        "augment = false\ntrain_limit = 2048\ntest_limit = 500\nprune_steps = 5\n"
+        "augment = false\ntest_limit = 500\nprune_steps = 5\n"
         'target_sparsity = 0.9\nprecision = "fp32"\n'
         f'[[method]]\nname = "{method}:Mine"\n'
     )
     path = tmp_path / "mine.json"
     assert check(tmp_path, str(preset), "--update-reference", str(path)) == 0
     (good,) = read(path).cells
-    assert good.mean > 18.0, good.accuracy  # clearly above chance
+    assert good.mean > 22.0, good.accuracy  # clearly above chance
 
     method.write_text(LARGEST_FIRST.format(score="-weight.abs()"))  # the bug
     capsys.readouterr()

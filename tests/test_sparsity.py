@@ -9,8 +9,20 @@ import torch
 from torch import nn
 
 import baselines
+from baselines import StepContext
 from benchmark.schedule import prune_plan
 from benchmark.sparsity import GradientSource, SparsityEngine, erk_densities, prunable_layers
+
+
+def prune_once(engine, method, name, grad, k, progress=0.5, optimizer=None) -> None:
+    """One pruning step along the harness's path: ask the method, then tell the engine."""
+    context = StepContext(
+        progress=progress, step=1, n_steps=1, iteration=1, total_iterations=1
+    )
+    active, weight = engine.flat_active(), engine.flat_weights()
+    wants = baselines.wants_context(method)
+    selection = baselines.ask(method, name, weight, grad, active, k, context, wants)
+    engine.remove(selection, optimizer)
 
 
 def small_net() -> nn.Module:
@@ -36,7 +48,7 @@ def test_erk_hand_cases():
 
 
 def test_erk_matches_overall_density_on_a_real_model():
-    shapes = [tuple(p.shape) for _, p in prunable_layers(small_net(), False)]
+    shapes = [tuple(p.shape) for _, p in prunable_layers(small_net())]
     densities = erk_densities(shapes, 0.3)
     sizes = [math.prod(s) for s in shapes]
     assert sum(d * n for d, n in zip(densities, sizes, strict=True)) == pytest.approx(
@@ -47,8 +59,12 @@ def test_erk_matches_overall_density_on_a_real_model():
 
 def test_prunable_layers_and_keep_first_last_dense():
     net = small_net()
-    assert [n for n, _ in prunable_layers(net, False)] == ["0.weight", "3.weight", "7.weight"]
-    assert [n for n, _ in prunable_layers(net, True)] == ["3.weight"]
+    assert [n for n, _ in prunable_layers(net)] == ["0.weight", "3.weight", "7.weight"]
+    assert [n for n, _ in prunable_layers(net, keep_first_dense=True)] == [
+        "3.weight",
+        "7.weight",
+    ]
+    assert [n for n, _ in prunable_layers(net, keep_first_last_dense=True)] == ["3.weight"]
 
 
 def test_random_init_is_exact_and_seeded():
@@ -78,7 +94,7 @@ def train_steps(net, engine, optimizer, steps, prune_at=(), k=0, method="magnitu
         nn.functional.cross_entropy(net(images), labels).backward()
         if step in prune_at:
             grad = torch.cat([p.grad.reshape(-1) for p in engine.params])
-            engine.prune(chooser, method, grad, k, 0.5, optimizer)
+            prune_once(engine, chooser, method, grad, k, 0.5, optimizer)
         engine.apply_to_gradients()
         optimizer.step()
         engine.apply_to_weights()
@@ -126,12 +142,20 @@ def test_following_a_plan_reaches_the_target_exactly():
     engine = SparsityEngine(net)
     engine.init_random(0.6, torch.Generator().manual_seed(0))
     method = baselines.build("fggp", {})
-    plan = prune_plan(40, 0.0, 0.5, 7, engine.active_count(), engine.n_prunable, 1 - 0.93)
+    plan = prune_plan(
+        total_iterations=40,
+        start=0.0,
+        end=0.5,
+        n_steps=7,
+        every=0,
+        initial_active=engine.active_count(),
+        n_prunable=engine.n_prunable,
+        final_density=1 - 0.93,
+    )
     grad = torch.randn(engine.n_prunable, generator=torch.Generator().manual_seed(1))
     for step in plan:
-        engine.prune(
-            method, "fggp", grad, engine.active_count() - step.target_active, step.progress
-        )
+        k = engine.active_count() - step.target_active
+        prune_once(engine, method, "fggp", grad, k, step.progress)
         assert engine.active_count() == step.target_active
     assert abs(engine.active_count() - 0.07 * engine.n_prunable) <= 0.5
     assert (
@@ -147,7 +171,7 @@ def test_a_broken_method_is_refused_before_touching_the_masks():
     engine = SparsityEngine(small_net())
     before = [m.clone() for m in engine.masks]
     with pytest.raises(baselines.InvalidSelection, match="'greedy'"):
-        engine.prune(PrunesTooMany(), "greedy", torch.zeros(engine.n_prunable), 5, 0.0)
+        prune_once(engine, PrunesTooMany(), "greedy", torch.zeros(engine.n_prunable), 5, 0.0)
     assert all(torch.equal(a, b) for a, b in zip(before, engine.masks, strict=True))
 
 

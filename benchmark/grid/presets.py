@@ -7,9 +7,10 @@ cartesian product; the dense baseline is added once per combination of the axes 
 are not about pruning (target sparsity and initial density), per seed.
 
     description = "..."
+    recipe = "released"          # training procedure (benchmark/recipes/); optional
     seeds = 3
     dense = true
-    [base]                       # RunConfig fields shared by every run
+    [base]                       # RunConfig fields shared by every run, over the recipe
     dataset = "cifar10"
     [grid]                       # RunConfig fields to vary
     arch = ["vgg19", "resnet50"]
@@ -26,19 +27,19 @@ are not about pruning (target sparsity and initial density), per seed.
 from __future__ import annotations
 
 import itertools
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmark.config import FIELD_NAMES, RunConfig, config_from_dict
+from benchmark.config import FIELD_NAMES, RunConfig, config_from_dict, load_config_file, named_file
 from benchmark.errors import UserError
+from benchmark.recipe import Recipe, load_recipe
 from benchmark.train import prepare
 
 PRESET_DIR = Path(__file__).resolve().parents[1] / "presets"
 PRUNING_AXES = ("target_sparsity", "init_density")
-_PRESET_KEYS = {"description", "seeds", "dense", "base", "grid", "method", "arch"}
+_PRESET_KEYS = {"description", "recipe", "seeds", "dense", "base", "grid", "method", "arch"}
 
 
 @dataclass(frozen=True)
@@ -57,16 +58,28 @@ class Preset:
     seeds: int
     dense: bool
     arch_overrides: Mapping[str, Mapping[str, Any]]
+    recipe: Recipe | None = None
+
+    def base_for(self, arch: str) -> dict[str, Any]:
+        """The fields every run of `arch` starts from: the recipe, [base], [arch.<arch>]."""
+        recipe = self.recipe.fields if self.recipe else {}
+        return {**recipe, **self.base, **self.arch_overrides.get(arch, {})}
 
 
 def grid_command(
-    preset: str, dataset: str | None, seeds: int | None, assignments: list[str]
+    preset: str,
+    dataset: str | None,
+    seeds: int | None,
+    assignments: list[str],
+    recipe: str | None = None,
 ) -> list[str]:
     """The `run_all.py` words that define a grid: the preset and its overrides, no more.
 
     The report's reproduce line and a reference's re-measure line both start here.
     """
     words = ["python", "run_all.py", "--preset", preset]
+    if recipe:
+        words += ["--recipe", recipe]
     if dataset:
         words += ["--dataset", dataset]
     if seeds is not None:
@@ -82,23 +95,8 @@ def available_presets() -> list[str]:
 
 def load_preset(name_or_path: str) -> Preset:
     """A built-in preset by name, or a user's TOML file by path."""
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = PRESET_DIR / f"{name_or_path}.toml"
-        if not path.exists():
-            raise UserError(
-                f"unknown preset {name_or_path!r}; choose from: {', '.join(available_presets())} "
-                "or give a path to a .toml file"
-            )
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"preset file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise UserError(f"cannot read preset {path}: {error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise UserError(f"preset {path} is not valid TOML: {error}") from None
-    return _parse(path.stem, data, path)
+    path = named_file(name_or_path, PRESET_DIR, "preset")
+    return _parse(path.stem, load_config_file(path, "preset"), path)
 
 
 def _parse(name: str, data: dict[str, Any], path: Path) -> Preset:
@@ -120,6 +118,9 @@ def _parse(name: str, data: dict[str, Any], path: Path) -> Preset:
     seeds = data.get("seeds", 1)
     if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
         raise UserError(f"preset {path}: seeds must be a positive integer")
+    recipe = data.get("recipe")
+    if recipe is not None and not isinstance(recipe, str):
+        raise UserError(f"preset {path}: recipe must be a recipe name or a path")
     return Preset(
         name=name,
         description=str(data.get("description", "")),
@@ -129,7 +130,15 @@ def _parse(name: str, data: dict[str, Any], path: Path) -> Preset:
         seeds=seeds,
         dense=bool(data.get("dense", False)),
         arch_overrides=arch_overrides,
+        recipe=None if recipe is None else load_recipe(_beside(recipe, path)),
     )
+
+
+def _beside(name_or_path: str, preset: Path) -> str:
+    """A recipe path in a user's preset is relative to that preset's folder."""
+    if not Path(name_or_path).suffix:
+        return name_or_path
+    return str(preset.parent / name_or_path)
 
 
 def _fields(table: Any, where: str) -> dict[str, Any]:
@@ -174,10 +183,10 @@ def expand(
     seen: set[str] = set()
 
     def add(values: dict[str, Any]) -> None:
-        arch = values.get("arch", RunConfig().arch)
         # Overrides beat the preset; the grid point beats overrides only where it must
         # (seed, method, and the dense baseline's zero sparsity).
-        fields = {**preset.base, **preset.arch_overrides.get(arch, {}), **overrides, **values}
+        arch = {**preset.base_for(""), **overrides, **values}.get("arch", RunConfig().arch)
+        fields = {**preset.base_for(arch), **overrides, **values}
         config = prepare(config_from_dict(fields))
         if config.run_id() not in seen:
             seen.add(config.run_id())

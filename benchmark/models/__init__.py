@@ -1,8 +1,9 @@
 """Architecture registry: the one place that turns a user's arch name and width into a model.
 
 Width is applied here, once, so both architectures follow the same rule: every channel
-count c becomes max(1, round(c * width)). Models draw their initial weights only from
-torch's global RNG, so `torch.manual_seed(s)` before `build_model` fixes them.
+count c becomes max(1, round(c * width)). Each architecture initialises itself as the
+code it follows does (docs/methods.md), drawing only from torch's global RNG, so
+`torch.manual_seed(s)` before `build_model` fixes the initial weights.
 """
 
 from __future__ import annotations
@@ -37,17 +38,4 @@ def build_model(arch: str, num_classes: int, width: float = 1.0, in_channels: in
     def scale(channels: int) -> int:
         return max(1, round(channels * width))
 
-    model = _BUILDERS[arch](num_classes, in_channels, scale)
-    _init_weights(model)
-    return model
-
-
-def _init_weights(model: nn.Module) -> None:
-    """torchvision's ResNet/VGG initialisation (Kaiming fan-out for convs, BN at identity);
-    Linear layers keep PyTorch's default, which they drew when they were built."""
-    for module in model.modules():
-        if isinstance(module, nn.Conv2d):
-            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-        elif isinstance(module, nn.BatchNorm2d):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
+    return _BUILDERS[arch](num_classes, in_channels, scale)

@@ -1,9 +1,14 @@
-"""ResNet-50 in the CIFAR form used by the GraNet and FGGP experiments.
+"""ResNet-50 in the CIFAR form of GraNet (VITA-Group/GraNet, CIFAR/sparselearning/
+resnet_cifar100.py 39-108), which the FGGP experiments follow.
 
-The CIFAR variant replaces ImageNet's 7x7 stride-2 stem and max pool with one 3x3
-stride-1 conv, so a 32x32 image keeps full resolution through the first stage and
-ends as a 4x4 map; otherwise it is torchvision's ResNet-50 (stride on the 3x3 conv,
-"ResNet v1.5"), with 23.5M parameters for 10 classes.
+The released FGGP script builds its ResNet-50 with `resnet.resnet(depth=50, ...)`, which
+its own archs/cifar10/resnet.py does not define, so that path does not run; GraNet's
+CIFAR ResNet-50 is the one its grid was measured with. The CIFAR variant replaces
+ImageNet's 7x7 stride-2 stem and max pool with one 3x3 stride-1 conv, so a 32x32 image
+keeps full resolution through the first stage and ends as a 4x4 map; the stride sits on
+the 3x3 conv ("ResNet v1.5"); the classifier has no bias; every layer keeps PyTorch's
+default initialisation (GraNet applies none of its own to this model). 23.5M parameters
+for 10 classes.
 """
 
 from __future__ import annotations
@@ -71,7 +76,7 @@ class ResNet(nn.Module):
                 channels = planes * EXPANSION
             self.add_module(f"layer{index}", nn.Sequential(*layer))
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(channels, num_classes)
+        self.classifier = nn.Linear(channels, num_classes, bias=False)
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.relu(self.bn1(self.conv1(x)))

@@ -245,5 +245,5 @@ def _require_data(configs: Sequence[RunConfig]) -> None:
 
 def _command(args: argparse.Namespace) -> str:
     """The command that measures this reference again (grid options only)."""
-    words = grid_command(args.preset, args.dataset, args.seeds, args.set)
+    words = grid_command(args.preset, args.dataset, args.seeds, args.set, args.recipe)
     return shlex.join([*words, "--update-reference", str(args.check or args.update_reference)])
