@@ -30,6 +30,8 @@ EXPECTED_COUNTS = {
     # (2 orders x 3 pool rules x 2 schedules + the earlier linear one) x 3 seeds
     "ablation": (2 * 3 * 2 + 1) * 3,
     "smoke": 3 * 2 * 4 * 2 + 2,
+    # 2 sparsities x 5 methods x 3 seeds + 3 dense
+    "fidelity": 2 * 5 * 3 + 3,
     "tiny": 2 * 4 * 2 + 2,
     # 6 methods (the paper's 4, taylor, random) x 3 seeds + 3 dense
     "regression": 6 * 3 + 3,
