@@ -87,6 +87,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--force", action="store_true", help="redo every run")
     parser.add_argument("--retry-failed", action="store_true", help="redo only failed runs")
     parser.add_argument("--report-only", action="store_true", help="summarise existing results")
+    parser.add_argument(
+        "--seed-plan",
+        action="store_true",
+        help="print what the stored runs can detect and the seeds a 0.5-point difference needs",
+    )
     gate = parser.add_mutually_exclusive_group()  # docs/regression.md
     gate.add_argument(
         "--check",
@@ -101,6 +106,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="redo every run and rewrite this reference file from the measurement",
     )
     args = parser.parse_args(argv)
+    args.report_only |= args.seed_plan
     args.force |= args.check is not None or args.update_reference is not None
     return args
 
@@ -260,7 +266,8 @@ def analyse(
     stored = [record for record in records.values() if record is not None]
     summary = stats.summarise(stored, expected=[c.to_dict() for c in configs])
     for claim in summary["claims"]:
-        print(f"claim {claim['id']}: {claim['status']:<15} {claim['text']}")
+        reading = claim["point_reading"]["status"]
+        print(f"claim {claim['id']}: {claim['verdict']:<12} (on means: {reading}) {claim['text']}")
     runs = [
         Run(
             run_id=c.run_id(),
@@ -279,6 +286,15 @@ def analyse(
         runs=runs,
         command=reproduce_command(args),
     )
+
+
+def print_seed_plan(configs: list[RunConfig], records: dict[str, dict | None]) -> int:
+    if not completed(records.values()):
+        raise UserError("--seed-plan needs finished runs: this grid has none yet")
+    stored = [record for record in records.values() if record is not None]
+    summary = stats.summarise(stored, expected=[c.to_dict() for c in configs])
+    print(stats.seed_plan(summary))
+    return 0
 
 
 def reproduce_command(args: argparse.Namespace) -> str:
@@ -303,6 +319,8 @@ def main(argv: list[str] | None = None) -> int:
         print_plan(configs, statuses, records, todo)
         if args.dry_run:
             return 0
+        if args.seed_plan:
+            return print_seed_plan(configs, records)
         if todo:
             ensure_writable(store.root)
             store.write_manifest(preset.name, configs, sys.argv)

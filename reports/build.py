@@ -107,7 +107,7 @@ def render(
     reference: str,
 ) -> str:
     styles = plots.styles_for(summary, runs, keys)
-    ranks = {m: v["rank"] for m, v in summary["average_rank"].items()}
+    ranks = dict(summary["friedman"]["average_ranks"])  # the ranks the test and its CD use
     schedule_plot, disagreements = plots.sparsity_schedules(runs, keys)
     seeds = sorted({row["seed"] for row in rows})
     context = {

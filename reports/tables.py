@@ -241,14 +241,13 @@ def _entry(setting: Mapping, method: str, significance: Mapping) -> Entry | None
     if cell is None:
         return None
     top = min(c["rank"] for c in setting["methods"].values())
-    dense = setting["dense_mean"]
     return Entry(
         mean=cell["mean"],
         std=cell["std"],
         n=cell["n"],
         best=cell["rank"] == top and len(setting["methods"]) > 1,
         significant=significance.get((setting["name"], method)),
-        reaches_dense=dense is not None and cell["mean"] >= dense,
+        reaches_dense=cell["reaches_dense"],
     )
 
 
@@ -357,6 +356,8 @@ def pairwise_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "notes": [],
             },
         )
+        if c["test"] == "t":
+            row["detectable"], row["seeds_for_target"] = c["detectable"], c["seeds_for_target"]
         row[f"{c['test']}_n"] = c["n"]
         row[f"{c['test']}_p"] = c["p"]
         row[f"{c['test']}_p_holm"] = c["p_holm"]

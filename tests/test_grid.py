@@ -76,8 +76,7 @@ def test_the_paper_preset_trains_under_the_released_recipe():
 def test_a_recipe_sits_under_the_presets_base_and_can_be_swapped(tmp_path):
     granet = expand(dataclasses.replace(load_preset("paper"), recipe=load_recipe("granet_style")))
     assert {
-        (c.batch_size, c.label_smoothing, c.prune_every, c.prune_steps, c.prune_end)
-        for c in granet
+        (c.batch_size, c.label_smoothing, c.prune_every, c.prune_steps, c.prune_end) for c in granet
     } == {(128, 0.0, 0, 31, 0.5)}
     assert not any(c.keep_first_dense for c in granet)
     (tmp_path / "mine_recipe.toml").write_text('description = "mine"\nlabel_smoothing = 0.2\n')

@@ -160,6 +160,37 @@ def test_paper_table_best_significance_dense_and_gaps():
     assert table.dense[0].mean == pytest.approx(79.2) and table.dense[1].mean == pytest.approx(79.2)
 
 
+def test_dense_mark_rounds_like_the_statistics():
+    """90.1 and 90.3 average to 90.19999999999999: that reaches a dense mean of 90.2."""
+    results = [result("fggp", acc, seed) for seed, acc in enumerate((90.1, 90.3))]
+    results += [result("magnitude", 80.0, seed) for seed in range(2)]
+    results += [result("dense", 90.2, seed) for seed in range(2)]
+    summary = summarise(results)
+    (table,) = paper_tables(summary)
+    assert dict(table.rows)["fggp"][0].reaches_dense
+    assert [f["method"] for f in summary["dense"]["flags"]] == ["fggp"]
+
+
+def test_cd_diagram_uses_the_ranks_of_the_friedman_test(tmp_path):
+    """gradient has no 98% runs, so the Friedman test and its CD use 90% and 95% only;
+    the average over every setting also counts 98%, where fggp is second."""
+    results = fabricated()
+    results += [result("gradient", 90.0, seed, sparsity=0.9) for seed in range(5)]
+    results += [
+        result(m, 70.0 + seed, seed, sparsity=0.9)
+        for m in ("fggp", "magnitude")
+        for seed in range(5)
+    ]
+    summary = summarise(results)
+    friedman = summary["friedman"]["average_ranks"]
+    assert friedman and summary["average_rank"]["fggp"]["rank"] != friedman["fggp"]
+    html = build(tmp_path, results).html.read_text()
+    alt = re.search(r'alt="(Critical-difference diagram[^"]*)"', html).group(1)
+    for method, rank in friedman.items():
+        assert f"{method} {rank:.2f}" in alt
+    assert "Iman–Davenport F" in html
+
+
 def test_one_table_per_initial_density_dense_start_first():
     results = fabricated() + [
         result(m, acc, seed, init=0.5) for seed in range(2) for m, acc in FGGP_AHEAD.items()
@@ -248,12 +279,16 @@ def test_report_from_fabricated_results_is_self_contained(tmp_path):
     fggp = next(r for r in table if r["method"] == "fggp" and r["target_sparsity"] == "0.95")
     assert float(fggp["mean"]) == pytest.approx(80.2) and fggp["rank"] == "1.0"
     assert "\\toprule" in files.latex.read_text()
+    assert "t-interval" in html and "bootstrap" not in html
+    assert "Seeds for 0.5" in html
+    for verdict in re.findall(r'class="status status-(\w+)"', html):
+        assert verdict in ("supported", "contradicted", "inconclusive")
 
 
 def test_report_with_one_seed_and_one_method(tmp_path):
     files = build(tmp_path, [result("fggp", 50.0, 0)])
     html = files.html.read_text()
-    assert "not enough data" in html and "50.00" in html
+    assert "inconclusive" in html and "not enough data" in html and "50.00" in html
 
 
 @pytest.mark.skipif(

@@ -127,9 +127,7 @@ def test_the_paper_preset_plans_the_released_schedule_for_vgg19_on_cifar10():
         )
         assert len(steps) == 50 and steps[0] == 2000 and steps[-1] == 100_000
         assert [s.iteration for s in plan] == steps
-        assert [s.target_active for s in plan] == [
-            round(d * engine.n_prunable) for d in density
-        ]
+        assert [s.target_active for s in plan] == [round(d * engine.n_prunable) for d in density]
         # 96 iterations before the window's end, the cubic is 8.8e-10 above the target:
         # the last step still lands on the target's exact count.
         target = round((1 - config.target_sparsity) * engine.n_prunable)

@@ -16,9 +16,7 @@ from benchmark.sparsity import GradientSource, SparsityEngine, erk_densities, pr
 
 def prune_once(engine, method, name, grad, k, progress=0.5, optimizer=None) -> None:
     """One pruning step along the harness's path: ask the method, then tell the engine."""
-    context = StepContext(
-        progress=progress, step=1, n_steps=1, iteration=1, total_iterations=1
-    )
+    context = StepContext(progress=progress, step=1, n_steps=1, iteration=1, total_iterations=1)
     active, weight = engine.flat_active(), engine.flat_weights()
     wants = baselines.wants_context(method)
     selection = baselines.ask(method, name, weight, grad, active, k, context, wants)

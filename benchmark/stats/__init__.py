@@ -7,7 +7,7 @@ point a report needs, the rest is exposed for finer use and for tests.
 from __future__ import annotations
 
 from benchmark.stats.claims import Claim, check_claims, is_best
-from benchmark.stats.dense import DenseFlag, dense_flags, upper_bound
+from benchmark.stats.dense import DenseFlag, DenseTest, dense_flags, dense_tests, upper_bound
 from benchmark.stats.paired import (
     Comparison,
     compare,
@@ -17,12 +17,17 @@ from benchmark.stats.paired import (
     paired_t,
     wilcoxon,
 )
+from benchmark.stats.power import detectable_difference, seeds_needed, t_power
+from benchmark.stats.power_plan import seed_plan
 from benchmark.stats.ranking import (
     AverageRank,
     Friedman,
     average_ranks,
+    bonferroni_dunn_q,
+    control_critical_difference,
     critical_difference,
     friedman,
+    iman_davenport,
     nemenyi_q,
     rank_means,
     setting_ranks,
@@ -46,6 +51,7 @@ __all__ = [
     "Claim",
     "Comparison",
     "DenseFlag",
+    "DenseTest",
     "Failure",
     "Friedman",
     "Missing",
@@ -54,22 +60,30 @@ __all__ = [
     "Setting",
     "Table",
     "average_ranks",
+    "bonferroni_dunn_q",
     "check_claims",
     "collect",
     "compare",
+    "control_critical_difference",
     "critical_difference",
     "dense_flags",
+    "dense_tests",
+    "detectable_difference",
     "differences",
     "friedman",
     "holm",
+    "iman_davenport",
     "is_best",
     "mean_ci",
     "mean_difference",
     "nemenyi_q",
     "paired_t",
     "rank_means",
+    "seed_plan",
+    "seeds_needed",
     "setting_ranks",
     "summarise",
+    "t_power",
     "upper_bound",
     "wilcoxon",
 ]

@@ -13,9 +13,9 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
-from benchmark.stats.table import TIE_DECIMALS, Cell, Setting, Table
+from benchmark.stats.table import TIE_DECIMALS, Cell, Setting, Table, mean_ci
 
 TESTS = ("t", "wilcoxon")
 MIN_WILCOXON_PAIRS = 6
@@ -74,7 +74,23 @@ def paired_t(differences: Sequence[float]) -> tuple[float | None, str | None]:
         return None, f"n={n} pairs: the paired t-test needs at least 2"
     if np.ptp(differences) == 0:
         return None, f"all {n} differences equal ({differences[0]:g}): t is undefined"
-    return float(stats.ttest_1samp(differences, 0.0).pvalue), None
+    return t_test(differences), None
+
+
+def t_test(differences: Sequence[float], alternative: str = "two-sided") -> float:
+    """p-value of the one-sample t-test of a zero mean (of differences with a spread).
+
+    The same value as scipy.stats.ttest_1samp (tested), from its formula through the
+    Student t CDF ufunc: a tenth of the cost, which simulated grids of thousands of
+    tests need.
+    """
+    n = len(differences)
+    t = float(np.mean(differences)) / (float(np.std(differences, ddof=1)) / math.sqrt(n))
+    if alternative == "greater":
+        return float(special.stdtr(n - 1, -t))
+    if alternative == "less":
+        return float(special.stdtr(n - 1, t))
+    return float(2 * special.stdtr(n - 1, -abs(t)))
 
 
 def wilcoxon(differences: Sequence[float]) -> tuple[int, float | None, str | None]:
@@ -95,14 +111,9 @@ def mean_difference(
     differences: Sequence[float],
 ) -> tuple[float | None, tuple[float, float] | None]:
     """Mean difference with its 95% t-interval; no interval without a spread to scale it."""
-    n = len(differences)
-    if n == 0:
+    if not differences:
         return None, None
-    mean = float(np.mean(differences))
-    if n < 2 or np.ptp(differences) == 0:
-        return mean, None
-    half = stats.t.ppf(0.975, n - 1) * np.std(differences, ddof=1) / math.sqrt(n)
-    return mean, (mean - float(half), mean + float(half))
+    return float(np.mean(differences)), mean_ci(differences)[0]
 
 
 def differences(a: Cell, b: Cell) -> list[float]:

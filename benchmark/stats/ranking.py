@@ -35,6 +35,15 @@ class Friedman:
     statistic: float | None
     pvalue: float | None
     note: str | None
+    iman_davenport: float | None = None
+    """Iman and Davenport's F = (N - 1) chi2 / (N (k - 1) - chi2): Friedman's chi2 is
+    conservative at few blocks, F with (k - 1, (k - 1)(N - 1)) df is not (Demšar 2006)."""
+    iman_davenport_p: float | None = None
+
+    @property
+    def rejects(self) -> bool:
+        """Whether the omnibus test (Iman-Davenport) says the methods' ranks differ."""
+        return self.iman_davenport_p is not None and self.iman_davenport_p < ALPHA
 
     @property
     def k(self) -> int:
@@ -80,7 +89,18 @@ def friedman(table: Table) -> Friedman:
     if np.all(columns == columns[0]):  # scipy would divide by a zero tie correction
         return Friedman(methods, blocks, average, None, None, "all methods tie in every setting")
     statistic, pvalue = stats.friedmanchisquare(*columns)
-    return Friedman(methods, blocks, average, float(statistic), float(pvalue), None)
+    f, f_p = iman_davenport(float(statistic), len(methods), len(blocks))
+    return Friedman(methods, blocks, average, float(statistic), float(pvalue), None, f, f_p)
+
+
+def iman_davenport(chi2: float, k: int, n_blocks: int) -> tuple[float, float]:
+    """F statistic and p-value; a perfect agreement of every block (chi2 at its maximum
+    N (k - 1)) is an infinite F with p = 0."""
+    denominator = n_blocks * (k - 1) - chi2
+    if denominator <= 1e-12 * n_blocks * (k - 1):
+        return math.inf, 0.0
+    f = (n_blocks - 1) * chi2 / denominator
+    return f, float(stats.f.sf(f, k - 1, (k - 1) * (n_blocks - 1)))
 
 
 def _friedman_note(
@@ -105,3 +125,18 @@ def nemenyi_q(k: int, alpha: float = ALPHA) -> float:
 def critical_difference(k: int, n_blocks: int, alpha: float = ALPHA) -> float:
     """Average ranks further apart than this differ significantly (Nemenyi, Demšar 2006)."""
     return nemenyi_q(k, alpha) * math.sqrt(k * (k + 1) / (6 * n_blocks))
+
+
+def bonferroni_dunn_q(k: int, alpha: float = ALPHA) -> float:
+    """Demšar's q_alpha for comparing one control with the k - 1 others: the two-sided
+    normal quantile at alpha / (k - 1), Bonferroni over those k - 1 comparisons."""
+    return float(stats.norm.ppf(1 - alpha / (2 * (k - 1))))
+
+
+def control_critical_difference(k: int, n_blocks: int, alpha: float = ALPHA) -> float:
+    """The control's average rank differs from another's when further apart than this.
+
+    A claim about one method (FGGP ranks highest) is k - 1 comparisons, not Nemenyi's
+    k (k - 1) / 2, so this CD (Bonferroni-Dunn) is the test that matches it.
+    """
+    return bonferroni_dunn_q(k, alpha) * math.sqrt(k * (k + 1) / (6 * n_blocks))
