@@ -184,6 +184,11 @@ def test_grid_runs_then_skips_finished_runs_and_redoes_a_corrupt_one(tmp_path, c
     out = capsys.readouterr().out
     assert "to run now: 0 runs" in out and "running" not in out
 
+    assert run_grid(tmp_path, "--seed-plan") == 0  # the plan from the stored runs alone
+    out = capsys.readouterr().out
+    assert "seed plan (80% power" in out and "ranks (claim 2)" in out
+    assert "running" not in out
+
     damaged = configs[3].run_id()
     store.result_path(damaged).write_text('{"schema": "fggp-bench/run/1", "run_id": "trunc')
     assert run_grid(tmp_path) == 0
@@ -350,3 +355,8 @@ def test_the_slurm_path_through_submitits_local_executor(tmp_path, capsys):
     assert len(RunStore(out).completed(configs)) == len(configs) == 5
     assert "submitted 5 tasks" in capsys.readouterr().out
     assert list((out / "slurm").iterdir())  # submitit's job folders live beside the runs
+
+
+def test_seed_plan_without_finished_runs_is_a_one_line_error(tmp_path, capsys):
+    assert run_grid(tmp_path, "--seed-plan") == 2
+    assert "--seed-plan needs finished runs" in capsys.readouterr().err

@@ -58,3 +58,35 @@ def test_bonferroni_dunn_q_matches_demsar_table():
     for k, q in {2: 1.960, 3: 2.241, 4: 2.394, 5: 2.498, 6: 2.576, 10: 2.773}.items():
         assert bonferroni_dunn_q(k) == pytest.approx(q, abs=1e-3)
     assert control_critical_difference(4, 14) == pytest.approx(2.394 * math.sqrt(20 / 84), abs=1e-3)
+
+
+def test_seed_plan_states_the_grid_figures():
+    from benchmark.stats import seed_plan, summarise
+
+    def run(method, acc, seed, sparsity):
+        config = {
+            "dataset": "cifar10",
+            "arch": "vgg19",
+            "width": 1.0,
+            "epochs": 160,
+            "init_density": 1.0,
+            "target_sparsity": sparsity,
+            "method": method,
+            "method_params": {},
+            "seed": seed,
+        }
+        return {"status": "completed", "config": config, "final": {"test_acc": acc}}
+
+    # fggp - magnitude: 1, 2, 0 at 90% and 0, 1, 2 at 95%: sd 1 each, pooled sd 1 (4 df)
+    results = [run("fggp", 91.0 + d, s, 0.9) for s, d in enumerate((1, 2, 0))]
+    results += [run("fggp", 91.0 + d, s, 0.95) for s, d in enumerate((0, 1, 2))]
+    results += [run("magnitude", 91.0, s, level) for s in range(3) for level in (0.9, 0.95)]
+    summary = summarise(results)
+    family = summary["power"]["comparisons"]
+    assert (family["sd"], family["dof"], family["alpha"], family["n"]) == (1.0, 4, 0.025, 3)
+    assert family["detectable"] == pytest.approx(detectable_difference(1.0, 3, 0.025))
+    assert family["seeds_for_target"] == seeds_needed(0.5, 1.0, 0.025)
+    plan = seed_plan(summary)
+    assert f"5: {detectable_difference(1.0, 5, 0.025):.2f}" in plan
+    assert f"0.5 points needs {seeds_needed(0.5, 1.0, 0.025)} seeds" in plan
+    assert summary["pairwise"][0]["detectable"] == pytest.approx(family["detectable"])

@@ -12,8 +12,10 @@ import pytest
 import run_all
 from benchmark.errors import UserError
 from benchmark.grid.presets import expand, load_preset
-from benchmark.regression import Reference, judge, read, rule
+from benchmark.regression import Gate, Reference, judge, read, rule
 from benchmark.regression import reference as ref
+from benchmark.regression.gate import NO_NOISE_ESTIMATE, format_table
+from benchmark.stats.power import pooled_sd
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCES = ROOT / "benchmark" / "reference"
@@ -28,15 +30,21 @@ def test_binomial_sd_of_an_accuracy():
 
 def test_pooled_sd_weights_by_degrees_of_freedom():
     # (n-1) sd^2: 2 * 1 + 2 * 4 = 10 over 4 degrees of freedom -> sqrt(2.5)
-    assert rule.pooled_sd([(1.0, 3), (2.0, 3)]) == pytest.approx(math.sqrt(2.5))
-    # a single run has no spread to pool; nothing to pool is None
-    assert rule.pooled_sd([(3.0, 4), (None, 1)]) == pytest.approx(3.0)
-    assert rule.pooled_sd([(None, 1)]) is None
+    assert pooled_sd([(1.0, 3), (2.0, 3)]) == (pytest.approx(math.sqrt(2.5)), 4)
+    # a single run has no spread to pool; nothing to pool is None with 0 degrees of freedom
+    assert pooled_sd([(3.0, 4), (None, 1)]) == (pytest.approx(3.0), 3)
+    assert pooled_sd([(None, 1)]) == (None, 0)
 
 
-def test_z_is_the_bonferroni_one_sided_normal_quantile():
-    assert rule.z_critical(1) == pytest.approx(2.3263, abs=1e-4)  # P(Z > z) = 0.01
-    assert rule.z_critical(5) == pytest.approx(2.8782, abs=1e-4)  # P(Z > z) = 0.002
+def test_t_is_the_bonferroni_one_sided_student_quantile():
+    # 2 df: P(T <= t) = 1/2 + t / (2 sqrt(2 + t^2)) = 0.99 -> t^2 = 0.9604 * 2 / 0.0396
+    assert rule.t_critical(1, 2) == pytest.approx(math.sqrt(1.9208 / 0.0396), abs=1e-9)
+    assert rule.t_critical(5, 10) == pytest.approx(3.7162, abs=1e-4)  # P(T10 > t) = 0.002
+    assert rule.t_critical(1, 10**7) == pytest.approx(
+        2.3263, abs=1e-4
+    )  # the normal's, in the limit
+    with pytest.raises(ValueError, match="no degrees of freedom"):
+        rule.t_critical(7, 0)
 
 
 def test_allowed_drop_and_the_noise_floor():
@@ -93,24 +101,39 @@ def reference_of(*cells: ref.Cell) -> Reference:
 
 
 def test_judge_applies_the_rule_cell_by_cell():
-    # Reference: a mean 30 (sd 1), b mean 50 (sd 3); pooled sd sqrt((2*1 + 2*9)/4) = sqrt(5).
+    # Reference: a mean 30 (sd 1), b mean 50 (sd 3); pooled sd sqrt((2*1 + 2*9)/4) = sqrt(5),
+    # with 2 + 2 = 4 degrees of freedom.
     a = cell("a", {0: 29.0, 1: 30.0, 2: 31.0})
     b = cell("b", {0: 47.0, 1: 50.0, 2: 53.0})
-    z = rule.z_critical(2)  # 2.5758
-    # a: s = max(1, sqrt 5, 100 sqrt(.3 * .7 / 1000) = 1.449) = sqrt 5 -> allowed 4.70
-    allowed_a = z * math.sqrt(5) * math.sqrt(2 / 3)
-    assert allowed_a == pytest.approx(4.703, abs=1e-3)
-    just_ok = cell("a", {0: 25.4, 1: 25.4, 2: 25.4})  # -4.6
-    too_low = cell("a", {0: 25.2, 1: 25.2, 2: 25.2})  # -4.8
-    # b: s = max(3, sqrt 5, 1.58) = 3 -> allowed 6.31
-    verdicts, z_used = judge(reference_of(a, b), [just_ok, b])
-    assert z_used == pytest.approx(z)
+    t = rule.t_critical(2, 4)  # P(T4 > t) = 0.005
+    assert t == pytest.approx(4.6041, abs=1e-4)
+    # a: s = max(1, sqrt 5, 100 sqrt(.3 * .7 / 1000) = 1.449) = sqrt 5 -> allowed 8.41
+    allowed_a = t * math.sqrt(5) * math.sqrt(2 / 3)
+    assert allowed_a == pytest.approx(8.406, abs=1e-3)
+    just_ok = cell("a", {0: 21.7, 1: 21.7, 2: 21.7})  # -8.3
+    too_low = cell("a", {0: 21.5, 1: 21.5, 2: 21.5})  # -8.5
+    # b: s = max(3, sqrt 5, 1.58) = 3 -> allowed 11.28
+    verdicts, t_used = judge(reference_of(a, b), [just_ok, b])
+    assert t_used == pytest.approx(t)
     assert [v.status for v in verdicts] == ["ok", "ok"]
     assert verdicts[0].allowed == pytest.approx(allowed_a)
-    assert verdicts[1].allowed == pytest.approx(z * 3 * math.sqrt(2 / 3))
+    assert verdicts[1].allowed == pytest.approx(t * 3 * math.sqrt(2 / 3))
     verdicts, _ = judge(reference_of(a, b), [too_low, b])
     assert [v.status for v in verdicts] == ["REGRESSED", "ok"]
-    assert verdicts[0].reasons == ["accuracy -4.80 points, more than the 4.70 allowed"]
+    assert verdicts[0].reasons == ["accuracy -8.50 points, more than the 8.41 allowed"]
+    table = format_table(reference_of(a, b), verdicts, t_used)
+    assert "t = 4.60 (Student t with the pooled sd's 4 degrees of freedom" in table
+
+
+def test_a_reference_without_a_spread_cannot_judge_and_says_why():
+    """One run per cell: no degree of freedom for the noise, so no t and every cell FAILED."""
+    a, b = cell("a", {0: 30.0}), cell("b", {0: 50.0})
+    verdicts, t = judge(reference_of(a, b), [a, b])
+    assert t is None
+    assert [v.status for v in verdicts] == ["FAILED", "FAILED"]
+    assert all(v.change == 0.0 and v.allowed is None for v in verdicts)
+    assert verdicts[0].reasons == [NO_NOISE_ESTIMATE]
+    assert "cannot estimate the noise" in format_table(reference_of(a, b), verdicts, t)
 
 
 def test_failed_runs_and_inexact_sparsity_fail_whatever_the_accuracy():
@@ -132,9 +155,8 @@ def test_failed_runs_and_inexact_sparsity_fail_whatever_the_accuracy():
 TINY = load_preset("tiny")
 
 
-def measured_reference(tmp_path: Path) -> Reference:
-    """A reference for the tiny preset, from made-up records (file-format tests only)."""
-    configs = expand(TINY)
+def made_up_records(configs) -> dict:
+    """Completed records of every run, with made-up accuracies (no training)."""
     records = {}
     for i, config in enumerate(configs):
         target = config.target_sparsity
@@ -147,6 +169,13 @@ def measured_reference(tmp_path: Path) -> Reference:
             "data": {"n_test": 128, "fingerprint": "f"},
             "env": {"torch": "x"},
         }
+    return records
+
+
+def measured_reference(tmp_path: Path, seeds: int | None = None) -> Reference:
+    """A reference for the tiny preset, from made-up records (file-format tests only)."""
+    configs = expand(TINY, seeds=seeds)
+    records = made_up_records(configs)
     cells = ref.measure(configs, records)
     return ref.build(tmp_path / "r.json", "tiny", cells, list(records.values()), 1.0, "cmd")
 
@@ -229,16 +258,18 @@ def test_update_then_check_then_a_tampered_reference_fails(tmp_path, capsys):
     assert "(the same: expect identical numbers)" in out and " +0.00 " in out
 
     tampered = json.loads(path.read_text())
-    magnitude = tampered["cells"][1]  # 20 points better "before"
-    magnitude["accuracy"] = {seed: acc + 20.0 for seed, acc in magnitude["accuracy"].items()}
-    magnitude["mean"] += 20.0
+    # 40 points better "before": with 5 cells of 2 seeds (5 degrees of freedom, t = 5.03) and
+    # the binomial floor of 128 test images (4.4 points at 50%), the rule allows about 22
+    magnitude = tampered["cells"][1]
+    magnitude["accuracy"] = {seed: acc + 40.0 for seed, acc in magnitude["accuracy"].items()}
+    magnitude["mean"] += 40.0
     tampered["cells"][2]["sparsity"] = 0.95  # gradient "used to" reach another sparsity
     path.write_text(json.dumps(tampered))
     assert check(tmp_path, "tiny", *dense_start, *only) == 1
     out = capsys.readouterr().out
     assert "regression check FAILED: 3 of 5 cells ok" in out
     assert "REGRESSED: magnitude in synthetic vgg19 width=0.0625 epochs=1 init=1" in out
-    assert "accuracy -20.00 points, more than the" in out
+    assert "accuracy -40.00 points, more than the" in out
     assert "FAILED: gradient in" in out and "final sparsity 0.9, reference 0.95" in out
 
 
@@ -278,6 +309,23 @@ def test_a_reference_is_only_written_from_runs_measured_now(tmp_path, capsys):
     assert not path.exists()
 
 
+def test_a_reference_of_single_runs_is_refused_before_running(tmp_path, capsys):
+    """With one seed per cell the noise cannot be estimated: no check, and no such reference."""
+    one_seed = measured_reference(tmp_path, seeds=1)
+    one_seed.write()
+    assert check(tmp_path, "tiny", "--seeds", "1", "--check", str(one_seed.path)) == 2
+    assert "cannot estimate the noise" in capsys.readouterr().err
+    assert not (tmp_path / "grid").exists()  # nothing was run
+
+    configs = expand(TINY, seeds=1)
+    records = made_up_records(configs)
+    path = tmp_path / "new.json"
+    update = Gate("update", path, TINY, configs, None, "cmd")
+    assert update._update(ref.measure(configs, records), list(records.values()), 1.0) == 1
+    assert "reference NOT written: the reference has no cell with 2" in capsys.readouterr().err
+    assert not path.exists()
+
+
 def test_missing_data_is_named_before_running(tmp_path, capsys):
     shipped = REFERENCES / "regression_cifar10.json"
     argv = ["--dataset", f"npz:{tmp_path / 'absent.npz'}", "--check", str(shipped)]
@@ -303,13 +351,15 @@ def test_a_method_broken_after_its_reference_was_measured_fails_the_check(tmp_pa
     """Magnitude pruning as a user's method; then a bug makes it prune the largest weights.
 
     The regression preset's short but real budget, where magnitude pruning reaches about
-    30% accuracy (chance: 10%) and pruning the largest weights leaves about 10%.
+    30% accuracy (chance: 10%) and pruning the largest weights leaves about 10%. Four seeds:
+    the noise of a single cell is estimated from its own runs, and with 2 seeds (1 degree
+    of freedom, t = 31.8) the rule would allow a drop of 32 times their sd.
     """
     method = tmp_path / "mine.py"
     method.write_text(LARGEST_FIRST.format(score="weight.abs()"))
     preset = tmp_path / "mine.toml"
     preset.write_text(
-        "seeds = 2\n[base]\n"
+        "seeds = 4\n[base]\n"
         'dataset = "synthetic"\narch = "vgg19"\nwidth = 0.0625\nepochs = 2\nbatch_size = 32\n'
         "augment = false\ntest_limit = 500\nprune_steps = 5\n"
         'target_sparsity = 0.9\nprecision = "fp32"\n'
@@ -347,3 +397,7 @@ def test_the_committed_references_match_the_regression_preset(name, overrides):
     pruned = [c for c in reference.cells if c.method not in ("dense", "random")]
     assert all(c.mean > 20.0 for c in pruned), "the methods must sit well above chance (10%)"
     assert reference.measured["environment"]["precision"] == "fp32"
+    # the same environment reproduces every accuracy: the reference judged against itself
+    verdicts, t = judge(reference, reference.cells)
+    assert t == pytest.approx(rule.t_critical(7, 14))
+    assert [v.status for v in verdicts] == ["ok"] * 7

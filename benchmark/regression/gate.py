@@ -16,7 +16,7 @@ import dataclasses
 import shlex
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from benchmark.grid.presets import Preset, grid_command
 from benchmark.regression import reference as ref
 from benchmark.regression import rule
 from benchmark.run import ensure_writable
+from benchmark.stats.power import pooled_sd
 
 _ENV_FIELDS = ("torch", "cuda", "device", "threads", "precision")
 
@@ -54,10 +55,26 @@ class Verdict:
         return [f"accuracy {self.change:+.2f} points, more than the {self.allowed:.2f} allowed"]
 
 
-def judge(reference: ref.Reference, cells: Sequence[ref.Cell]) -> tuple[list[Verdict], float]:
-    """Every reference cell against its measurement now, and the z the rule used."""
-    pooled = rule.pooled_sd((c.std, c.n) for c in reference.cells)
-    z = rule.z_critical(len(reference.cells))
+NO_NOISE_ESTIMATE = (
+    "the reference has no cell with 2 or more runs, so it cannot estimate the noise "
+    "(re-measure it with --seeds 2 or more)"
+)
+
+
+def judge(
+    reference: ref.Reference,
+    cells: Sequence[ref.Cell],
+    critical: Callable[[int, int], float] = rule.t_critical,
+) -> tuple[list[Verdict], float | None]:
+    """Every reference cell against its measurement now, and the critical value used.
+
+    `critical(m, dof)` is the rule's quantile (`rule.t_critical`); the simulation of the
+    rule passes others to compare. Without a degree of freedom in the reference there is
+    no critical value (None) and every cell FAILED, saying why.
+    """
+    spreads = [(c.std, c.n) for c in reference.cells]
+    pooled, dof = pooled_sd(spreads)
+    t = critical(len(reference.cells), dof) if dof > 0 else None
     now = {cell.key: cell for cell in cells}
     verdicts = []
     for expected in reference.cells:
@@ -70,24 +87,32 @@ def judge(reference: ref.Reference, cells: Sequence[ref.Cell]) -> tuple[list[Ver
                 f"trained on other data than the reference (fingerprint {cell.data[:12]}, "
                 f"reference {expected.data[:12]})"
             )
+        if t is None:
+            problems.append(NO_NOISE_ESTIMATE)
         change = allowed = None
         if cell.mean is not None:
-            floor = rule.binomial_sd(expected.mean, expected.n_test)
-            noise = rule.noise_sd(expected.std, pooled, floor)
-            allowed = rule.allowed_drop(noise, expected.n, cell.n, z)
             change = cell.mean - expected.mean
+            if t is not None:
+                floor = rule.binomial_sd(expected.mean, expected.n_test)
+                noise = rule.noise_sd(expected.std, pooled, floor)
+                allowed = rule.allowed_drop(noise, expected.n, cell.n, t)
         verdicts.append(Verdict(expected, cell, change, allowed, tuple(problems)))
-    return verdicts, z
+    return verdicts, t
 
 
-def format_table(reference: ref.Reference, verdicts: Sequence[Verdict], z: float) -> str:
-    pooled = rule.pooled_sd((c.std, c.n) for c in reference.cells)
-    lines = [
-        f"rule: a cell fails when its mean is below the reference mean by more than "
-        f"z*s*sqrt(1/n_ref + 1/n_now), z = {z:.2f} (one-sided alpha {rule.ALPHA} over "
-        f"{len(verdicts)} cells), s = max(cell sd, pooled sd {pooled or 0:.2f}, binomial sd); "
-        "or when a run failed or its final sparsity is not exact",
-    ]
+def format_table(reference: ref.Reference, verdicts: Sequence[Verdict], t: float | None) -> str:
+    spreads = [(c.std, c.n) for c in reference.cells]
+    pooled, dof = pooled_sd(spreads)
+    if t is None:
+        lines = [f"rule: none can be applied: {NO_NOISE_ESTIMATE}"]
+    else:
+        lines = [
+            f"rule: a cell fails when its mean is below the reference mean by more than "
+            f"t*s*sqrt(1/n_ref + 1/n_now), t = {t:.2f} (Student t with the pooled sd's {dof} "
+            f"degrees of freedom, one-sided alpha {rule.ALPHA} over {len(verdicts)} cells), "
+            f"s = max(cell sd, pooled sd {pooled:.2f}, binomial sd); "
+            "or when a run failed or its final sparsity is not exact",
+        ]
     by_setting: dict[str, list[Verdict]] = {}
     for verdict in verdicts:
         by_setting.setdefault(verdict.reference.setting, []).append(verdict)
@@ -149,6 +174,8 @@ class Gate:
         if args.check is not None:
             baseline = ref.read(args.check)
             baseline.require_grid(preset.name, configs)
+            if pooled_sd((c.std, c.n) for c in baseline.cells)[1] == 0:
+                raise UserError(f"{args.check}: {NO_NOISE_ESTIMATE}")
             print(f"regression check of preset {preset.name} against {args.check}")
             return cls("check", args.check, preset, configs, baseline, command)
         path = args.update_reference
@@ -177,8 +204,8 @@ class Gate:
         same = "  (the same: expect identical numbers)" if then == now else ""
         print(f"reference measured {measured.get('at')} with {then}")
         print(f"this check: {now}{same}")
-        verdicts, z = judge(baseline, cells)
-        print(format_table(baseline, verdicts, z))
+        verdicts, t = judge(baseline, cells)
+        print(format_table(baseline, verdicts, t))
         failed = [v for v in verdicts if v.status != "ok"]
         print(
             f"\nregression check {'FAILED' if failed else 'passed'}: "
@@ -197,11 +224,14 @@ class Gate:
             for cell in broken:
                 print(f"  {cell.method} in {cell.setting}: {cell.problems[0]}", file=sys.stderr)
             return 1
+        if pooled_sd((c.std, c.n) for c in cells)[1] == 0:
+            print(f"reference NOT written: {NO_NOISE_ESTIMATE}", file=sys.stderr)
+            return 1
         new = ref.build(self.path, self.preset.name, cells, records, seconds, self.command)
         if self.baseline is not None:
-            verdicts, z = judge(self.baseline, cells)
+            verdicts, t = judge(self.baseline, cells)
             print("the new measurement judged against the old reference (for review):")
-            print(format_table(self.baseline, verdicts, z) + "\n")
+            print(format_table(self.baseline, verdicts, t) + "\n")
         try:
             new.write()
         except UserError as error:
