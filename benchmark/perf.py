@@ -102,9 +102,7 @@ def stand_in_data(n_train: int, n_test: int, seed: int = 0) -> Dataset:
     )
 
 
-def paper_config(
-    arch: str, width: float, batch_size: int | None, precision: str
-) -> RunConfig:
+def paper_config(arch: str, width: float, batch_size: int | None, precision: str) -> RunConfig:
     """The paper preset's configuration of `arch` (FGGP at 95%), at the asked size (batch
     None: the preset's).
 

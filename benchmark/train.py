@@ -310,9 +310,7 @@ class TrainingRun:
         """
         with autocast(self.device, self.precision):
             logits = self.forward(images)
-        loss = F.cross_entropy(
-            logits.float(), labels, label_smoothing=self.config.label_smoothing
-        )
+        loss = F.cross_entropy(logits.float(), labels, label_smoothing=self.config.label_smoothing)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.prune_if_planned()
