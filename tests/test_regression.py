@@ -38,7 +38,8 @@ def test_pooled_sd_weights_by_degrees_of_freedom():
 
 def test_t_is_the_bonferroni_one_sided_student_quantile():
     # 2 df: P(T <= t) = 1/2 + t / (2 sqrt(2 + t^2)) = 0.99 -> t^2 = 0.9604 * 2 / 0.0396
-    assert rule.t_critical(1, 2) == pytest.approx(math.sqrt(1.9208 / 0.0396), abs=1e-9)
+    # (scipy 1.11-1.12 compute it 1.6e-8 low: far below any difference a check could make)
+    assert rule.t_critical(1, 2) == pytest.approx(math.sqrt(1.9208 / 0.0396), rel=1e-7)
     assert rule.t_critical(5, 10) == pytest.approx(3.7162, abs=1e-4)  # P(T10 > t) = 0.002
     assert rule.t_critical(1, 10**7) == pytest.approx(
         2.3263, abs=1e-4
