@@ -66,7 +66,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--workers",
         type=int,
         default=0,
-        help="worker processes (default: one per GPU x runs-per-gpu, else 1)",
+        help="worker processes (default: one per GPU x runs-per-gpu; on the CPU one "
+        "single-threaded worker per core, at most 8)",
     )
     parser.add_argument("--runs-per-gpu", type=int, default=1)
     parser.add_argument(

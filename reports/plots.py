@@ -125,7 +125,7 @@ def cd_diagram(ranks: Mapping[str, float], cd: float | None, styles: Mapping[str
 
 
 def accuracy_vs_sparsity(summary: Mapping, styles: Mapping[str, Style]) -> Plot:
-    """Mean with its 95% CI band, per model (rows) and initial density (columns)."""
+    """Mean with its 95% t-interval band, per model (rows) and initial density (columns)."""
     settings = summary["settings"]
     models = sorted({s["model"] for s in settings})
     inits = sorted({s["init_density"] for s in settings}, reverse=True)
@@ -172,7 +172,7 @@ def accuracy_vs_sparsity(summary: Mapping, styles: Mapping[str, Style]) -> Plot:
             ax.grid(alpha=0.3)
     _legend(figure, axes)
     alt = "Final test accuracy against target sparsity. " + "; ".join(described)
-    return _render(figure, "Accuracy vs target sparsity (mean, 95% CI band)", alt)
+    return _render(figure, "Accuracy vs target sparsity (mean, 95% t-interval band)", alt)
 
 
 # ---------------------------------------------------------------- per-run histories

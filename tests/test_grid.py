@@ -29,7 +29,7 @@ EXPECTED_COUNTS = {
     "paper": 2 * 3 * 2 * 4 * 3 + 2 * 3,
     # (2 orders x 3 pool rules x 2 schedules + the earlier linear one) x 3 seeds
     "ablation": (2 * 3 * 2 + 1) * 3,
-    "smoke": 3 * 2 * 4 * 2 + 2,
+    "smoke": 2 * 4 * 3 + 3,
     # 2 sparsities x 5 methods x 3 seeds + 3 dense
     "fidelity": 2 * 5 * 3 + 3,
     "tiny": 2 * 4 * 2 + 2,

@@ -93,6 +93,11 @@ def _run_in_worker(
     return run_one(config_data, root, _worker_device, threads, compile)
 
 
+CPU_WORKERS_MAX = 8
+"""Default CPU workers: one single-threaded run per core, since the small networks a CPU
+trains scale worse across threads than across processes (about 800 MB each)."""
+
+
 def device_slots(device: str, workers: int, runs_per_gpu: int) -> list[str]:
     """Where each worker runs: GPUs round-robin (each `runs_per_gpu` times), else the CPU."""
     if device == "auto":
@@ -104,7 +109,7 @@ def device_slots(device: str, workers: int, runs_per_gpu: int) -> list[str]:
         return [gpus[i % len(gpus)] for i in range(workers or len(gpus) * runs_per_gpu)]
     if device != "cpu":
         raise UserError(f"unknown device {device!r} for a grid; use auto, cpu or cuda")
-    return [device] * max(workers, 1)
+    return [device] * (workers or min(os.cpu_count() or 1, CPU_WORKERS_MAX))
 
 
 def run_local(
