@@ -243,7 +243,8 @@ def test_results_of_another_harness_version_are_not_mixed(tmp_path, capsys):
 
 def test_device_slots():
     assert device_slots("cpu", 3, 1) == ["cpu", "cpu", "cpu"]
-    assert device_slots("cpu", 0, 1) == ["cpu"]
+    # the CPU default: one single-threaded worker per core, at most 8
+    assert device_slots("cpu", 0, 1) == ["cpu"] * min(os.cpu_count(), 8)
     with pytest.raises(UserError, match="device"):
         device_slots("tpu", 1, 1)
     if not torch.cuda.is_available():
