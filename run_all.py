@@ -343,9 +343,20 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    records = store.read_all(configs)  # once more: the runs just finished wrote theirs
-    summarise(configs, records, store)
-    report = analyse(preset, configs, records, store, args)
+    try:
+        records = store.read_all(configs)  # once more: the runs just finished wrote theirs
+        summarise(configs, records, store)
+        report = analyse(preset, configs, records, store, args)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "interrupted while writing the report: every finished run is kept and the "
+            "previous report, if any, is still whole; --report-only rebuilds it",
+            file=sys.stderr,
+        )
+        return 130
     print(f"\nresults: {store.root}/runs/\nstatistics: {report.summary}\nreport: {report.html}")
     failed = any(r is not None and r["status"] in FAILED for r in records.values())
     if gate is not None:

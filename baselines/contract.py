@@ -58,6 +58,10 @@ class InvalidSelection(UserError):
     """A method broke the `select` contract; named so a user's own method is easy to fix."""
 
 
+class MethodExited(InvalidSelection):
+    """`select` raised SystemExit (or another non-Exception): the run fails, not the grid."""
+
+
 def wants_context(method: PruningMethod) -> bool:
     """True when the method's `select` declares the `context` keyword parameter."""
     try:
@@ -84,7 +88,16 @@ def ask(
     """
     inputs = (weight.clone(), grad.clone(), active.clone(), k, context.progress)
     extra = {CONTEXT_PARAM: context} if with_context else {}
-    return check_selection(name, method.select(*inputs, **extra), active, k)
+    try:
+        selection = method.select(*inputs, **extra)
+    except (Exception, KeyboardInterrupt):  # errors are the run's; Ctrl-C is the user's
+        raise
+    except BaseException as error:  # SystemExit and the like would end the worker itself
+        raise MethodExited(
+            f"method {name!r} raised {type(error).__name__} in select: a method must return"
+            " a selection or raise an Exception, never end the process"
+        ) from None
+    return check_selection(name, selection, active, k)
 
 
 def check_selection(name: str, selection: object, active: Tensor, k: int) -> Tensor:

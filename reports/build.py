@@ -1,17 +1,23 @@
 """Assemble the report folder: summary.json, results.csv, table.csv, table.tex, report.html.
 
 The statistics come in already computed (`benchmark.stats.summarise`); this module only
-lays them out, so the HTML, the CSVs and the LaTeX table say the same thing. Every file
-is written atomically: a report being rebuilt is never seen half-written.
+lays them out, so the HTML, the CSVs and the LaTeX table say the same thing. The set is
+written into a fresh folder and published by swapping the `report` link to it in one
+rename: a reader (or a report interrupted half-way) sees the old set or the new one,
+never summary.json of one state beside report.html of another.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import os
+import secrets
+import shutil
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,20 +67,38 @@ def build_report(
     description: str | None = None,
     reference: str = "fggp",
 ) -> ReportFiles:
-    """Write the report of `runs` (the whole grid, finished or not) into `out_dir`."""
+    """Write the report of `runs` (the whole grid, finished or not) as the folder `out_dir`."""
     out_dir = Path(out_dir)
+    with published(out_dir) as staging:
+        _write_report(staging, title, summary, runs, command, description, reference)
+    return _files(out_dir)
+
+
+def _files(folder: Path) -> ReportFiles:
+    return ReportFiles(
+        html=folder / "report.html",
+        summary=folder / "summary.json",
+        results_csv=folder / "results.csv",
+        table_csv=folder / "table.csv",
+        latex=folder / "table.tex",
+    )
+
+
+def _write_report(
+    folder: Path,
+    title: str,
+    summary: Mapping[str, Any],
+    runs: Sequence[Run],
+    command: str,
+    description: str | None,
+    reference: str,
+) -> None:
     keys = RunKeys.of(
         [run.config for run in runs] + [run.record["config"] for run in runs if run.record]
     )
     rows = run_rows(runs, keys)
     tables = paper_tables(summary, reference)
-    files = ReportFiles(
-        html=out_dir / "report.html",
-        summary=out_dir / "summary.json",
-        results_csv=out_dir / "results.csv",
-        table_csv=out_dir / "table.csv",
-        latex=out_dir / "table.tex",
-    )
+    files = _files(folder)
     write_json_atomic(files.summary, summary)
     _write_csv(files.results_csv, RUN_COLUMNS, rows)
     _write_csv(files.table_csv, TABLE_COLUMNS, aggregate_rows(summary))
@@ -91,7 +115,45 @@ def build_report(
         reference=reference,
     )
     write_bytes_atomic(files.html, html.encode())
-    return files
+
+
+@contextlib.contextmanager
+def published(link: Path) -> Iterator[Path]:
+    """A fresh folder beside `link` to fill; on success `link` points at it, atomically.
+
+    `link` becomes a symbolic link to a hidden sibling folder, replaced by one rename; the
+    folder it pointed to before is removed afterwards. An older `link` that is a real
+    folder (reports before this scheme) is moved aside first. On failure or interrupt the
+    new folder is removed and `link` is left as it was. os.mkdir honours the umask, so a
+    group-shared store stays readable by the group.
+    """
+    parent = link.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{secrets.token_hex(3)}"
+    staging = parent / f".{link.name}-{stamp}"
+    os.mkdir(staging)
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    previous = _target(link)
+    if link.is_dir() and not link.is_symlink():
+        previous = parent / f".{link.name}-before-{stamp}"
+        os.rename(link, previous)
+    pointer = parent / f".{link.name}-link-{stamp}"
+    os.symlink(staging.name, pointer)
+    os.replace(pointer, link)
+    if previous is not None and previous != staging:
+        shutil.rmtree(previous, ignore_errors=True)
+
+
+def _target(link: Path) -> Path | None:
+    """The folder a report link points to now, if it is one of ours."""
+    if not link.is_symlink():
+        return None
+    target = link.parent / os.readlink(link)
+    return target if target.parent == link.parent and target.name.startswith(".") else None
 
 
 def render(

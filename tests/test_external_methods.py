@@ -182,3 +182,28 @@ def test_an_out_of_tree_method_runs_in_slurm_tasks(tmp_path, capsys):
     configs = expand(load_preset(str(preset)), seeds=1)
     (mine,) = [r for r in RunStore(out).completed(configs) if r["config"]["method"] == EXAMPLE]
     assert mine["config"]["method_params"]["source_sha256"] == external.load(EXAMPLE)[1]
+
+
+def test_a_method_raising_systemexit_fails_its_run_not_the_grid(tmp_path, capsys):
+    """SystemExit in `select` once ended the worker: exit 0, no record, the next run lost."""
+    body = "class Quits:\n    def select(self, weight, grad, active, k, progress):\n"
+    body += "        raise SystemExit(0)\n"
+    spec = f"{method_file(tmp_path, body, 'quits.py')}:Quits"
+    preset = tmp_path / "quits.toml"
+    preset.write_text(
+        "seeds = 1\ndense = false\n"
+        '[base]\ndataset = "synthetic"\narch = "vgg19"\nwidth = 0.0625\nepochs = 1\n'
+        "batch_size = 64\ntrain_limit = 256\ntest_limit = 128\nprune_steps = 3\n"
+        "target_sparsity = 0.9\n"
+        f'[[method]]\nname = "{spec}"\n[[method]]\nname = "magnitude"\n'
+    )
+    out = tmp_path / "grid"
+    argv = ["--preset", str(preset), "--out", str(out), "--device", "cpu", "--workers", "1"]
+    assert run_all.main(argv) == 1  # a failed run, reported; the grid itself went on
+    records = {
+        r["config"]["method"]: r
+        for r in (json.loads(p.read_text()) for p in (out / "runs").glob("*.json"))
+    }
+    assert records["magnitude"]["status"] == "completed"
+    assert records[spec]["status"] == "failed" and "SystemExit" in records[spec]["error"]
+    capsys.readouterr()

@@ -314,3 +314,58 @@ def test_the_browser_check_catches_errors_and_outside_requests(tmp_path):
     assert any("boom" in e for e in check.errors)
     assert any("undefined_function" in e for e in check.errors)
     assert check.requests == ["http://127.0.0.1:9/x.png"]
+
+
+def test_a_report_interrupted_half_way_leaves_the_previous_one_whole(tmp_path, monkeypatch):
+    """The set is published by one rename: summary.json and report.html of one state."""
+    first = build(tmp_path, fabricated())
+    before = {p.name: p.read_bytes() for p in first.html.parent.iterdir()}
+    assert first.html.parent.is_symlink()
+
+    import reports.build
+
+    def interrupted(**_: Any) -> str:  # summary.json and the CSVs are written by now
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(reports.build, "render", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build(tmp_path, fabricated()[:3])
+    after = {p.name: p.read_bytes() for p in first.html.parent.iterdir()}
+    assert after == before
+    # the link and the one folder it points to: no half-built folder left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        first.html.parent.resolve().name,
+        "report",
+    ]
+
+
+def test_a_report_folder_from_before_is_replaced_whole(tmp_path):
+    old = tmp_path / "report"
+    old.mkdir()
+    (old / "stale.txt").write_text("from an older version")
+    files = build(tmp_path, fabricated())
+    assert files.html.exists() and not (old / "stale.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        files.html.parent.resolve().name,
+        "report",
+    ]
+
+
+def test_run_all_interrupted_while_reporting_exits_cleanly(tmp_path, monkeypatch, capsys):
+    import reports.build
+    import run_all
+
+    out = tmp_path / "grid"
+    argv = ["--preset", "tiny", "--out", str(out), "--report-only"]
+    assert run_all.main(argv) == 0
+    html = (out / "report" / "report.html").read_bytes()
+
+    def interrupted(**_: Any) -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(reports.build, "render", interrupted)
+    capsys.readouterr()
+    assert run_all.main(argv) == 130
+    err = capsys.readouterr().err
+    assert err.startswith("interrupted while writing the report") and err.count("\n") == 1
+    assert (out / "report" / "report.html").read_bytes() == html
