@@ -34,7 +34,7 @@ from benchmark.grid.presets import (
     grid_command,
     load_preset,
 )
-from benchmark.grid.slurm import SlurmOptions, run_slurm
+from benchmark.grid.slurm import SlurmOptions, check_slurm, run_slurm
 from benchmark.grid.store import FAILED, RunStore, completed
 from benchmark.recipe import available_recipes, load_recipe
 from benchmark.run import ensure_writable
@@ -187,7 +187,7 @@ class Progress:
 
     def __call__(self, config: RunConfig, outcome: Outcome) -> None:
         self.done += 1
-        self.failed += outcome.status != "completed"
+        self.failed += outcome.status in FAILED
         elapsed = time.perf_counter() - self.started
         left = elapsed / self.done * (self.total - self.done)
         bar = "#" * round(20 * self.done / self.total)
@@ -227,6 +227,16 @@ def summarise(configs: list[RunConfig], records: dict[str, dict | None], store: 
             f"FAILED {config.run_id()} {config.method} seed {config.seed}: "
             f"{record.get('error', record['status'])} (log: {store.log_path(config.run_id())})"
         )
+
+
+def check_execution(args: argparse.Namespace) -> None:
+    """Refuse an executor that cannot run here before planning, not after the first run."""
+    if args.report_only or args.seed_plan:
+        return
+    if args.executor == "slurm":
+        check_slurm(args.slurm_cluster)
+    else:
+        device_slots(args.device, args.workers, args.runs_per_gpu)
 
 
 def execute(todo: list[RunConfig], store: RunStore, args: argparse.Namespace) -> None:
@@ -311,10 +321,13 @@ def main(argv: list[str] | None = None) -> int:
     _stop_on_sigterm()
     try:
         preset, configs, store = plan(args)
+        check_execution(args)
         gate = regression.Gate.open(args, preset, configs)  # None without --check/--update-...
+        if not (args.dry_run or args.seed_plan):
+            ensure_writable(store.root)  # a report is written even with --report-only
         records = store.read_all(configs)
         if not args.force:
-            store.check_versions(records.values())
+            store.check_versions()
         statuses = {run_id: store.status(run_id, record) for run_id, record in records.items()}
         todo = [] if args.report_only else select_todo(configs, statuses, args)
         print_plan(configs, statuses, records, todo)
@@ -323,7 +336,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.seed_plan:
             return print_seed_plan(configs, records)
         if todo:
-            ensure_writable(store.root)
             store.write_manifest(preset.name, configs, sys.argv)
             execute(todo, store, args)
     except UserError as error:

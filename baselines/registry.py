@@ -67,7 +67,10 @@ def resolve_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
 def _resolve(
     name: str, factory: Factory, source: str | None, params: Mapping[str, Any]
 ) -> dict[str, Any]:
-    signature = inspect.signature(factory)
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):  # a builtin or C type named as a file method's factory
+        raise UserError(f"method {name!r}: cannot read the parameters of {factory!r}") from None
     params = dict(params)
     resolved: dict[str, Any] = {}
     if source is not None:
@@ -101,14 +104,23 @@ def build(name: str, params: Mapping[str, Any]) -> PruningMethod:
     kwargs.pop(SOURCE_PARAM, None)
     try:
         method = factory(**kwargs)
-    except (TypeError, ValueError) as error:
-        raise UserError(f"method {name!r}: {error}") from None
+    except (TypeError, ValueError) as error:  # the factory's own word on its parameters
+        raise UserError(f"method {name!r}: {_first_line(error)}") from None
+    except Exception as error:  # a file method's factory is user code: it may raise anything
+        raise UserError(
+            f"method {name!r} failed to build: {type(error).__name__}: {_first_line(error)}"
+        ) from None
     if not callable(getattr(method, "select", None)):
         raise UserError(
             f"method {name!r} built a {type(method).__name__}, which has no "
             "select(weight, grad, active, k, progress) method"
         )
     return method
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def prunes(method: PruningMethod) -> bool:

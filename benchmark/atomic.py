@@ -2,7 +2,10 @@
 
 Results and downloads are the only things this project writes that other processes
 read back (the grid skips finished runs by their result file), so every such write
-goes to a temporary file in the same folder and is renamed into place.
+goes to a temporary file in the same folder and is renamed into place. The file gets
+the mode an ordinary `open` would give it (0o666 less the umask): `mkstemp` creates it
+0o600 whatever the umask, which on a group-shared results folder would leave every
+result readable by its writer alone.
 """
 
 from __future__ import annotations
@@ -27,10 +30,29 @@ def atomic_path(path: Path) -> Iterator[Path]:
     try:
         yield tmp
         with open(tmp, "rb+") as handle:
+            os.fchmod(handle.fileno(), 0o666 & ~current_umask())
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system allows.
+
+    `os.umask` can only read the mask by setting it, and another thread creating a file in
+    that moment would get the wrong mode, so Linux's /proc/self/status (4.7+) comes first.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o077)  # the strictest mask for the moment it is set
+    os.umask(mask)
+    return mask
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:

@@ -32,6 +32,17 @@ GRAD_SOURCES = ("batch", "ema")
 # "auto": bf16 autocast on a CUDA GPU with native bf16 (compute capability 8.0+, Ampere and
 # later), fp32 anywhere else. The result file records the precision actually used.
 PRECISIONS = ("auto", "fp32", "bf16")
+# Room above a run's seed for the fixed offsets that derive its other random streams from it
+# (benchmark.train draws the initial mask from seed + 1,000,003). torch generators take 64
+# bits and wrap negative seeds onto large ones (-1 is 2^64 - 1: one run under two ids), so
+# seeds are non-negative and, offsets included, stay signed 64-bit integers, which torch
+# and numpy generators both take as they are.
+SEED_OFFSET_ROOM = 2**32
+SEED_MAX = 2**63 - 1 - SEED_OFFSET_ROOM
+# Width scales every channel count, so the parameter count grows as width^2: at 8, 64x the
+# paper's models (VGG-19 1.28B, ResNet-50 1.50B weights), whose weights, gradients, momentum
+# and masks alone take about 20 GB. At 16 (5-6B weights) they no longer fit one 80 GB GPU.
+WIDTH_MAX = 8.0
 
 
 def _field(default: Any, help: str) -> Any:
@@ -197,6 +208,7 @@ def named_file(name_or_path: str, folder: Path, kind: str) -> Path:
 
 def validate(config: RunConfig) -> None:
     """Reject configurations that cannot describe a meaningful run, before any work starts."""
+    infinite = _non_finite(config)
     checks: list[tuple[bool, str]] = [
         (0.0 <= config.target_sparsity < 1.0, "target sparsity must be in [0, 1)"),
         (0.0 < config.init_density <= 1.0, "init density must be in (0, 1]"),
@@ -205,7 +217,17 @@ def validate(config: RunConfig) -> None:
             f"init density {config.init_density} is below the target density "
             f"{1.0 - config.target_sparsity:.6g}: gradual pruning only removes weights",
         ),
-        (config.width > 0, "width must be positive"),
+        (
+            0 < config.width <= WIDTH_MAX,
+            f"width must be in (0, {WIDTH_MAX:g}]: parameters grow as width^2 (at "
+            f"{WIDTH_MAX:g}, VGG-19 has 1.3B and ResNet-50 1.5B weights, 64x the paper's); "
+            "a wider model's training state outgrows one GPU",
+        ),
+        (
+            0 <= config.seed <= SEED_MAX,
+            f"seed must be in [0, {SEED_MAX}]: a non-negative 64-bit integer with room for "
+            "the offsets that derive the run's other random streams",
+        ),
         (config.epochs >= 1, "epochs must be at least 1"),
         (config.batch_size >= 1, "batch size must be at least 1"),
         (config.lr > 0, "lr must be positive"),
@@ -227,7 +249,11 @@ def validate(config: RunConfig) -> None:
             min(config.train_limit, config.test_limit, config.val_size) >= 0,
             "train/test limits and validation size must be non-negative",
         ),
-        (all(math.isfinite(getattr(config, f)) for f in _FLOAT_FIELDS), "values must be finite"),
+        (
+            not infinite,
+            f"{', '.join(infinite)} must be finite: a run's configuration is JSON (its id, "
+            "its result file), which has no NaN or infinity",
+        ),
     ]
     for ok, message in checks:
         if not ok:
@@ -235,3 +261,21 @@ def validate(config: RunConfig) -> None:
 
 
 _FLOAT_FIELDS = tuple(f.name for f in dataclasses.fields(RunConfig) if f.type == "float")
+
+
+def _non_finite(config: RunConfig) -> list[str]:
+    """The float fields and method parameters that hold NaN or an infinity, by name."""
+    fields = [name for name in _FLOAT_FIELDS if not math.isfinite(getattr(config, name))]
+    params = [f"method parameter {k}" for k, v in config.method_params if not _finite(v)]
+    return fields + params
+
+
+def _finite(value: Any) -> bool:
+    """False where a float anywhere in `value` (a TOML scalar, array or table) is not finite."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, Mapping):
+        return all(_finite(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return all(_finite(item) for item in value)
+    return True

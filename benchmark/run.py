@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -119,6 +120,10 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     return config_from_dict({**values, **flags, "method_params": method_params})
 
 
+DEVICE_TYPES = ("cpu", "cuda")
+"""What the harness trains on; torch names more (mps, meta, xpu...), which it has never run."""
+
+
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -126,13 +131,31 @@ def resolve_device(name: str) -> torch.device:
         device = torch.device(name)
     except RuntimeError:
         raise UserError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
+    if device.type not in DEVICE_TYPES:
+        raise UserError(f"device {name!r} is not supported; use auto, cpu, cuda or cuda:N")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise UserError(f"device {name!r} asked for, but no CUDA GPU is available")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise UserError(
+            f"device {name!r} asked for, but only {torch.cuda.device_count()} CUDA GPU(s) "
+            "are visible (cuda:0 ...)"
+        )
     return device
+
+
+def check_threads(threads: int) -> int:
+    """`--threads`: between 1 and the cores there are; more only make torch's threads wait
+    for each other."""
+    cores = os.cpu_count() or 1
+    if not 1 <= threads <= cores:
+        raise UserError(f"--threads must be between 1 and {cores} (the CPU cores here)")
+    return threads
 
 
 def ensure_writable(folder: Path) -> None:
     """Fail before training, not after hours of it, when results could not be saved."""
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"output folder {folder} is a file, not a folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder):
@@ -147,8 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = prepare(config_from_args(args))
         device = resolve_device(args.device)
         ensure_writable(args.out)
-        if args.threads:
-            torch.set_num_threads(args.threads)
+        if args.threads is not None:
+            torch.set_num_threads(check_threads(args.threads))
         log = None if args.quiet else print
         if log:
             log(

@@ -92,5 +92,10 @@ def prune_plan(
 
 
 def lr_milestone_epochs(epochs: int, milestones: tuple[float, ...]) -> list[int]:
-    """Learning-rate decay epochs from fractions of training (0.5, 0.75 of 160 -> 80, 120)."""
-    return sorted({round(fraction * epochs) for fraction in milestones})
+    """Learning-rate decay epochs from fractions of training (0.5, 0.75 of 160 -> 80, 120).
+
+    A milestone never falls before epoch 1: MultiStepLR applies a milestone 0 at once, so
+    a short run (0.5 of 1 epoch rounds to 0) would train at lr x gamma throughout instead
+    of starting at the lr it was given.
+    """
+    return sorted({max(1, round(fraction * epochs)) for fraction in milestones})

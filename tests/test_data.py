@@ -222,12 +222,13 @@ def test_corrupt_download_leaves_nothing_behind(
 
 
 def _arrays(label_dtype: type = np.uint8) -> dict[str, np.ndarray]:
+    """The smallest images VGG-19 takes (16) and then some, H != W; classes 0..3."""
     rng = np.random.default_rng(2)
     return {
-        "x_train": rng.integers(0, 256, size=(12, 5, 7, 2), dtype=np.uint8),
+        "x_train": rng.integers(0, 256, size=(12, 17, 18, 2), dtype=np.uint8),
         "y_train": np.array([0, 1, 2, 3] * 3, dtype=label_dtype),
-        "x_test": rng.integers(0, 256, size=(4, 5, 7, 2), dtype=np.uint8),
-        "y_test": np.array([4, 0, 1, 2], dtype=label_dtype),
+        "x_test": rng.integers(0, 256, size=(4, 17, 18, 2), dtype=np.uint8),
+        "y_test": np.array([3, 0, 1, 2], dtype=label_dtype),
     }
 
 
@@ -240,7 +241,7 @@ def test_npz_loads_relative_path_and_computes_stats(
     data = load_dataset("npz:mine.npz", Path("unused"))
 
     assert data.name == f"npz:{tmp_path.resolve() / 'mine.npz'}"
-    assert data.num_classes == 5
+    assert data.num_classes == 4
     assert data.y_train.dtype == np.int64
     scaled = arrays["x_train"] / 255.0
     np.testing.assert_allclose(data.mean, scaled.mean(axis=(0, 1, 2)), rtol=1e-12)
@@ -266,7 +267,7 @@ MALFORMED = {
     ),
     "float images": (_replace("x_train", lambda x: x.astype(np.float32)), "must be uint8"),
     "3-D images": (_replace("x_test", lambda x: x[..., 0]), "must be 4-D"),
-    "shape mismatch": (_replace("x_test", lambda x: x[:, :4]), "same"),
+    "shape mismatch": (_replace("x_test", lambda x: x[:, :16]), "same"),
     "label count": (_replace("y_train", lambda y: y[:-1]), "11 labels"),
     "negative label": (_replace("y_test", lambda y: y.astype(np.int8) - 1), "negative"),
     "float labels": (_replace("y_train", lambda y: y.astype(np.float64)), "integers"),

@@ -242,7 +242,7 @@ def test_results_of_another_harness_version_are_not_mixed(tmp_path, capsys):
 
 
 def test_device_slots():
-    assert device_slots("cpu", 3, 1) == ["cpu", "cpu", "cpu"]
+    assert device_slots("cpu", 1, 1) == ["cpu"]
     # the CPU default: one single-threaded worker per core, at most 8
     assert device_slots("cpu", 0, 1) == ["cpu"] * min(os.cpu_count(), 8)
     with pytest.raises(UserError, match="device"):
@@ -361,3 +361,24 @@ def test_the_slurm_path_through_submitits_local_executor(tmp_path, capsys):
 def test_seed_plan_without_finished_runs_is_a_one_line_error(tmp_path, capsys):
     assert run_grid(tmp_path, "--seed-plan") == 2
     assert "--seed-plan needs finished runs" in capsys.readouterr().err
+
+
+def test_workers_die_with_a_killed_grid(tmp_path):
+    """kill -9 of run_all.py once left its workers (and the resource tracker) training on."""
+    command = [sys.executable, "run_all.py", "--preset", "tiny", "--device", "cpu"]
+    command += ["--workers", "2", "--set", "epochs=3", "--out", str(tmp_path / "grid")]
+    grid = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wait_for(lambda: len(list((tmp_path / "grid" / "logs").glob("*.log"))) >= 2, timeout=120)
+    spawned = children(grid.pid)
+    assert len(spawned) >= 2  # the workers (and multiprocessing's resource tracker)
+    grid.kill()
+    grid.wait(timeout=30)
+    wait_for(lambda: not any(alive(p) for p in spawned), timeout=30)
+
+
+def alive(pid: int) -> bool:
+    """Running or sleeping; a zombie (dead, not yet reaped) does not count."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -140,7 +140,7 @@ def test_no_gpu_and_unwritable_output_are_clear_errors(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("")
     assert perf.main([*TINY, "--json", str(blocker / "perf.json")]) == 2
-    assert "cannot write" in capsys.readouterr().err
+    assert "is a file, not a folder" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

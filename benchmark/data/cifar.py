@@ -24,6 +24,7 @@ import numpy as np
 
 from benchmark.atomic import atomic_path
 from benchmark.data.dataset import Dataset, make_dataset
+from benchmark.data.files import regular_file_size
 from benchmark.errors import UserError
 
 DOWNLOAD_TIMEOUT_S = 30.0
@@ -36,6 +37,7 @@ class CifarArchive:
     filename: str
     url: str
     md5: str
+    size: int  # bytes of the official archive: no read of it goes further
     train_members: tuple[str, ...]
     test_member: str
     label_key: bytes
@@ -47,6 +49,7 @@ CIFAR10 = CifarArchive(
     filename="cifar-10-python.tar.gz",
     url="https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
     md5="c58f30108f718f92721af3b95e74349a",
+    size=170_498_071,
     train_members=tuple(f"cifar-10-batches-py/data_batch_{i}" for i in range(1, 6)),
     test_member="cifar-10-batches-py/test_batch",
     label_key=b"labels",
@@ -58,6 +61,7 @@ CIFAR100 = CifarArchive(
     filename="cifar-100-python.tar.gz",
     url="https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
     md5="eb9058c3a382ffc7106e4002c42a8d85",
+    size=169_001_437,
     train_members=("cifar-100-python/train",),
     test_member="cifar-100-python/test",
     label_key=b"fine_labels",
@@ -75,12 +79,12 @@ def load_cifar(archive: CifarArchive, data_dir: Path, md5: str | None = None) ->
     """
     expected = archive.md5 if md5 is None else md5
     path = Path(data_dir) / archive.filename
-    if not path.exists():
+    if regular_file_size(path, f"{archive.name} archive") is None:
         _fetch(archive, path, expected)
     try:
         # One open file for checksum and reading: what was verified is what is read.
         with open(path, "rb") as handle:
-            actual = _md5(handle)
+            actual = _md5(handle, archive, path)
             if actual != expected:
                 raise UserError(
                     f"checksum mismatch for {path}: expected md5 {expected}, got {actual}; "
@@ -138,10 +142,19 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def _md5(handle: IO[bytes]) -> str:
+def _md5(handle: IO[bytes], archive: CifarArchive, path: Path) -> str:
+    """The md5 of the file, read no further than the official archive's size: a file that
+    is longer (or grows, or was swapped for a device since it was checked) is not it."""
     digest = hashlib.md5(usedforsecurity=False)
-    while chunk := handle.read(_CHUNK):
+    remaining = archive.size
+    while remaining >= 0 and (chunk := handle.read(min(_CHUNK, remaining + 1))):
         digest.update(chunk)
+        remaining -= len(chunk)
+    if remaining < 0:
+        raise UserError(
+            f"{path} is larger than the official {archive.name} archive ({archive.size:,} "
+            f"bytes): it is not that archive, delete it and re-download it from {archive.url}"
+        )
     return digest.hexdigest()
 
 

@@ -7,22 +7,38 @@ inside training. Pickled (object) arrays are refused: an .npz must not run code.
 
 from __future__ import annotations
 
+import math
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from benchmark.data.dataset import Dataset, make_dataset
+from benchmark.data.files import regular_file_size
 from benchmark.errors import UserError
 
 _ARRAYS = ("x_train", "y_train", "x_test", "y_test")
+# VGG-19 halves an image with four 2x2 max pools, so a side below 16 pools to nothing.
+# ResNet-50 would take smaller images, but the data set is checked once, for whichever
+# architecture of a grid reads it.
+MIN_SIDE = 16
+# The most a member's bytes can expand to, per zip method: np.savez stores members and
+# np.savez_compressed deflates them, and deflate cannot compress better than 1032:1.
+_EXPANSION = {zipfile.ZIP_STORED: 1, zipfile.ZIP_DEFLATED: 1032}
+_HEADER_READERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
 
 
 def load_npz(path_text: str) -> Dataset:
     """Load `x_train, y_train, x_test, y_test` from the .npz at `path_text` (cwd-relative)."""
     if not path_text:
         raise UserError("npz dataset needs a path: --dataset npz:PATH")
-    path = Path(path_text).expanduser().resolve()
+    given = Path(path_text).expanduser()
+    if regular_file_size(given, "npz file") is None:
+        raise UserError(f"npz file not found: {given.absolute()}")
+    path = given.resolve()
     arrays = _read(path)
     for split in ("train", "test"):
         _check_split(path, split, arrays[f"x_{split}"], arrays[f"y_{split}"])
@@ -31,20 +47,36 @@ def load_npz(path_text: str) -> Dataset:
             f"{path}: x_train images have shape {arrays['x_train'].shape[1:]} but x_test "
             f"images {arrays['x_test'].shape[1:]}; both splits need the same (H, W, C)"
         )
-    num_classes = int(max(arrays["y_train"].max(), arrays["y_test"].max())) + 1
     return make_dataset(
         f"npz:{path}",
         arrays["x_train"],
         arrays["y_train"],
         arrays["x_test"],
         arrays["y_test"],
-        num_classes,
+        _num_classes(path, arrays["y_train"], arrays["y_test"]),
     )
 
 
+def _num_classes(path: Path, y_train: np.ndarray, y_test: np.ndarray) -> int:
+    """C = the largest label + 1, where the training labels are exactly 0..C-1.
+
+    The classifier gets C outputs, so a label that is a raw id or a sentinel (10^6, 2^62)
+    would build a million-way classifier without a word, or one that cannot be allocated;
+    and a class with no training image cannot be learnt. Requiring every class 0..C-1 in
+    the training split refuses both, and bounds C by the number of training images.
+    """
+    count = int(max(y_train.max(), y_test.max())) + 1
+    present = len(np.unique(y_train))
+    if present < count:
+        raise UserError(
+            f"{path}: labels must number the classes 0..C-1, each with training images, but "
+            f"the largest label is {count - 1} and y_train has {present} distinct labels; "
+            "renumber them (np.unique(labels, return_inverse=True))"
+        )
+    return count
+
+
 def _read(path: Path) -> dict[str, np.ndarray]:
-    if not path.is_file():
-        raise UserError(f"npz file not found: {path}")
     try:
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):
@@ -64,15 +96,52 @@ def _read(path: Path) -> dict[str, np.ndarray]:
 
 
 def _member(npz: np.lib.npyio.NpzFile, key: str, path: Path) -> np.ndarray:
+    declared = _declared_bytes(npz, key, path)
     try:
         return npz[key]
-    except ValueError as exc:
-        if "allow_pickle" in str(exc):
-            raise UserError(
-                f"{path}: array {key} is an object array, which would need pickle; "
-                f"store plain numeric arrays"
-            ) from exc
-        raise
+    except MemoryError:
+        raise UserError(
+            f"{path}: array {key} needs {declared / 2**30:.1f} GiB of memory, "
+            "more than this machine can give"
+        ) from None
+
+
+def _declared_bytes(npz: np.lib.npyio.NpzFile, key: str, path: Path) -> int:
+    """The bytes the array's .npy header declares, checked before numpy allocates them.
+
+    numpy allocates the whole array from its header before it reads a byte of data, so a
+    header that claims 10^12 images asks for petabytes; the claim must fit in what the
+    member's stored bytes can expand to. Object arrays are refused here too: loading one
+    would need pickle.
+    """
+    names = npz.zip.namelist()
+    info = npz.zip.getinfo(key if key in names else f"{key}.npy")
+    expansion = _EXPANSION.get(info.compress_type)
+    if expansion is None:
+        raise UserError(
+            f"{path}: array {key} is compressed with zip method {info.compress_type}; "
+            "write the file with np.savez or np.savez_compressed"
+        )
+    with npz.zip.open(info) as member:
+        version = np.lib.format.read_magic(member)
+        if version not in _HEADER_READERS:
+            raise UserError(f"{path}: array {key} has .npy format version {version}")
+        shape, _, dtype = _HEADER_READERS[version](member)
+        header = member.tell()
+    if dtype.hasobject:
+        raise UserError(
+            f"{path}: array {key} is an object array, which would need pickle; "
+            f"store plain numeric arrays"
+        )
+    declared = math.prod(shape) * dtype.itemsize
+    holds = min(info.file_size, info.compress_size * expansion) - header
+    if declared > holds:
+        raise UserError(
+            f"{path}: array {key} declares shape {shape} ({declared:,} bytes), but its "
+            f"member holds at most {max(holds, 0):,} bytes of data: the file is truncated "
+            "or its header is wrong"
+        )
+    return declared
 
 
 def _check_split(path: Path, split: str, images: np.ndarray, labels: np.ndarray) -> None:
@@ -88,6 +157,14 @@ def _check_split(path: Path, split: str, images: np.ndarray, labels: np.ndarray)
         raise UserError(f"{path}: {x} is empty; the {split} split needs at least one image")
     if 0 in images.shape[1:]:
         raise UserError(f"{path}: {x} has shape {images.shape}; H, W and C must be positive")
+    height, width, channels = images.shape[1:]
+    if min(height, width) < MIN_SIDE:
+        # (N, 3, 32, 32) read as (N, H, W, C) is 3 rows of 32 channels
+        layout = "; it looks like (N, C, H, W)" if height <= 4 < channels else ""
+        raise UserError(
+            f"{path}: {x} has shape {images.shape}; images are (N, H, W, C) with H and W "
+            f"at least {MIN_SIDE}, which VGG-19 halves four times{layout}"
+        )
     if not np.issubdtype(labels.dtype, np.integer):
         raise UserError(f"{path}: {y} has dtype {labels.dtype}; labels must be integers")
     if labels.ndim != 1:

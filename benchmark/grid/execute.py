@@ -1,16 +1,21 @@
 """Running a grid's runs: one worker function, and a local pool of worker processes.
 
-`run_one` is the unit every executor calls: it trains one configuration with a
-checkpoint in the store, writes its result (or its failure record) atomically, and
-never lets one run's exception stop the others. Workers are separate processes so a
+`run_once` is the unit every executor calls: it claims the run (claim.py), so that of
+all the processes sharing the store only one trains it, and `run_one` then trains it
+with a checkpoint in the store, writes its result (or its failure record) atomically,
+and never lets one run's exception stop the others. Workers are separate processes so a
 crash, an out-of-memory error or a `kill -9` costs at most the runs in flight, which
 the next invocation resumes from their checkpoints.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -23,7 +28,8 @@ import torch
 
 from benchmark.config import RunConfig, config_from_dict
 from benchmark.errors import UserError
-from benchmark.grid.store import RunStore
+from benchmark.grid.claim import RunBusy, claim
+from benchmark.grid.store import RunStore, Stored
 from benchmark.train import train
 
 CHECKPOINT_EVERY = 5  # epochs
@@ -36,6 +42,54 @@ class Outcome:
     test_acc: float | None
     seconds: float
     error: str | None = None
+
+
+RUNNING_ELSEWHERE = "running elsewhere"
+"""The outcome of a run that another live process holds: skipped here, not failed."""
+DONE_ELSEWHERE = "done elsewhere"
+"""The outcome of a run whose result another process wrote after this grid planned it."""
+
+
+def run_once(
+    config_data: dict[str, Any],
+    root: str,
+    device: str,
+    threads: int,
+    compile: bool = False,
+    seen: str | None = None,
+) -> Outcome:
+    """`run_one` under the run's claim, unless another process has the run or has run it.
+
+    `seen` is the run's result file as the grid found it when it chose the run
+    (`RunStore.stamp`; None: there was none): a different one under the claim means that
+    another process wrote it since, and the run is not trained again.
+    """
+    store = RunStore(Path(root))
+    run_id = config_from_dict(config_data).run_id()
+    try:
+        with claim(store.lock_path(run_id)) as abandoned:
+            stored = store.load(run_id)
+            if stored.stamp != seen:
+                message = "another process wrote its result after this grid planned it"
+                return Outcome(run_id, DONE_ELSEWHERE, None, 0.0, message)
+            _prepare_redo(store, run_id, stored, abandoned)
+            return run_one(config_data, root, device, threads, compile)
+    except RunBusy as busy:
+        return Outcome(run_id, RUNNING_ELSEWHERE, None, 0.0, f"held by {busy}")
+
+
+def _prepare_redo(store: RunStore, run_id: str, stored: Stored, abandoned: str) -> None:
+    """Say in the run's log that it is taken over, and move a result file that cannot be
+    trusted out of the way: it is evidence, which the new result must not overwrite."""
+    notes = [f"taking over from {abandoned}, which died holding the run"] if abandoned else []
+    if stored.problem is not None:
+        moved = store.set_aside(run_id)
+        notes.append(f"{store.result_path(run_id)} {stored.problem}: moved to {moved}")
+        print(f"warning: {notes[-1]}", file=sys.stderr)
+    if notes:
+        store.log_path(run_id).parent.mkdir(parents=True, exist_ok=True)
+        with open(store.log_path(run_id), "a", encoding="utf-8") as log_file:
+            log_file.write("".join(f"--- {note}\n" for note in notes))
 
 
 def run_one(
@@ -81,16 +135,48 @@ def run_one(
 _worker_device = "cpu"
 
 
-def _init_worker(devices: Any) -> None:
-    """Each worker process takes one device slot (a GPU appears runs-per-gpu times)."""
+def _init_worker(devices: Any, parent: int) -> None:
+    """Each worker process takes one device slot (a GPU appears runs-per-gpu times) and
+    ties its life to the grid's process `parent`."""
     global _worker_device
+    die_with_parent(parent)
     _worker_device = devices.get()
 
 
+def die_with_parent(parent: int) -> None:
+    """End this process when `parent` dies, however it dies (kill -9 included).
+
+    A worker outliving its grid keeps training (about 800 MB each) and writing results
+    nobody asked for, with multiprocessing's resource tracker waiting on it. Linux's
+    parent-death signal does it in the kernel; elsewhere a daemon thread polls the
+    parent's pid. The parent may already be gone when this runs: then exit at once.
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    else:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
 def _run_in_worker(
-    config_data: dict[str, Any], root: str, threads: int, compile: bool = False
+    config_data: dict[str, Any],
+    root: str,
+    threads: int,
+    compile: bool = False,
+    seen: str | None = None,
 ) -> Outcome:
-    return run_one(config_data, root, _worker_device, threads, compile)
+    return run_once(config_data, root, _worker_device, threads, compile, seen)
 
 
 CPU_WORKERS_MAX = 8
@@ -98,18 +184,38 @@ CPU_WORKERS_MAX = 8
 trains scale worse across threads than across processes (about 800 MB each)."""
 
 
+WORKERS_PER_CORE_MAX = 4
+
+
 def device_slots(device: str, workers: int, runs_per_gpu: int) -> list[str]:
-    """Where each worker runs: GPUs round-robin (each `runs_per_gpu` times), else the CPU."""
+    """Where each worker runs: GPUs round-robin (each `runs_per_gpu` times), else the CPU.
+
+    At most a few workers per CPU core: every worker needs one (on the CPU to compute, on
+    a GPU to launch its kernels), more only time-share the cores while each holds its own
+    model and data, and an absurd count (--workers 1000000) fills the queue of slots past
+    what its pipe takes, which hangs the exit.
+    """
+    if workers < 0 or runs_per_gpu < 1:
+        raise UserError("--workers must be 0 (the default) or more, --runs-per-gpu at least 1")
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
+    cores = os.cpu_count() or 1
     if device == "cuda":
-        gpus = [f"cuda:{i}" for i in range(torch.cuda.device_count())]
-        if not gpus:
+        devices = [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+        if not devices:
             raise UserError("--device cuda asked for, but no CUDA GPU is visible")
-        return [gpus[i % len(gpus)] for i in range(workers or len(gpus) * runs_per_gpu)]
-    if device != "cpu":
+        slots = workers or len(devices) * runs_per_gpu
+    elif device == "cpu":
+        devices = [device]
+        slots = workers or min(cores, CPU_WORKERS_MAX)
+    else:
         raise UserError(f"unknown device {device!r} for a grid; use auto, cpu or cuda")
-    return [device] * (workers or min(os.cpu_count() or 1, CPU_WORKERS_MAX))
+    if slots > WORKERS_PER_CORE_MAX * cores:
+        raise UserError(
+            f"{slots} workers asked for, but this machine has {cores} CPU cores and every "
+            f"worker needs one: ask for at most {WORKERS_PER_CORE_MAX * cores}"
+        )
+    return [devices[i % len(devices)] for i in range(slots)]
 
 
 def run_local(
@@ -128,10 +234,20 @@ def run_local(
         queue.put(slot)
     outcomes = []
     with ProcessPoolExecutor(
-        max_workers=len(slots), mp_context=context, initializer=_init_worker, initargs=(queue,)
+        max_workers=len(slots),
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(queue, os.getpid()),
     ) as pool:
         futures = {
-            pool.submit(_run_in_worker, config.to_dict(), str(store.root), threads, compile): config
+            pool.submit(
+                _run_in_worker,
+                config.to_dict(),
+                str(store.root),
+                threads,
+                compile,
+                store.stamp(config.run_id()),
+            ): config
             for config in configs
         }
         try:

@@ -34,12 +34,30 @@ from typing import Any
 
 from benchmark.config import FIELD_NAMES, RunConfig, config_from_dict, load_config_file, named_file
 from benchmark.errors import UserError
+from benchmark.models import ARCHS
 from benchmark.recipe import Recipe, load_recipe
 from benchmark.train import prepare
 
 PRESET_DIR = Path(__file__).resolve().parents[1] / "presets"
 PRUNING_AXES = ("target_sparsity", "init_density")
-_PRESET_KEYS = {"description", "recipe", "seeds", "dense", "base", "grid", "method", "arch"}
+# Each top-level key's TOML type, checked before any is used: `dense = "false"` is a string,
+# and truthy, so reading it as a flag would add the dense runs it meant to leave out.
+_PRESET_TYPES: dict[str, tuple[type, str]] = {
+    "description": (str, "a string"),
+    "recipe": (str, "a recipe name or a path"),
+    "seeds": (int, "a positive integer"),
+    "dense": (bool, "true or false (a TOML boolean, unquoted)"),
+    "base": (dict, "a table of run fields"),
+    "grid": (dict, "a table of run fields, each with a list of values"),
+    "method": (list, "[[method]] tables"),
+    "arch": (dict, "[arch.<name>] tables of run fields"),
+}
+# Fields every grid point sets itself, and where a preset says what they are.
+_RESERVED = {
+    "seed": "--seeds N (or the preset's seeds = N), which runs seeds 0..N-1",
+    "method": "the preset's [[method]] tables",
+    "method_params": "the params of the preset's [[method]] tables",
+}
 
 
 @dataclass(frozen=True)
@@ -100,38 +118,60 @@ def load_preset(name_or_path: str) -> Preset:
 
 
 def _parse(name: str, data: dict[str, Any], path: Path) -> Preset:
-    unknown = sorted(set(data) - _PRESET_KEYS)
-    if unknown:
-        raise UserError(f"preset {path}: unknown key(s) {', '.join(unknown)}")
+    _check_types(data, path)
     base = _fields(data.get("base", {}), f"preset {path} [base]")
     grid = _fields(data.get("grid", {}), f"preset {path} [grid]")
     for key, values in grid.items():
-        if not isinstance(values, list) or not values:
+        if not isinstance(values, list):
             raise UserError(f"preset {path} [grid] {key}: expected a non-empty list")
+        _axis(values, f"preset {path} [grid] {key}")
     methods = data.get("method", [])
-    if not isinstance(methods, list) or not methods:
+    if not methods:
         raise UserError(f"preset {path}: needs at least one [[method]] table")
+    unknown_archs = sorted(set(data.get("arch", {})) - set(ARCHS))
+    if unknown_archs:
+        raise UserError(
+            f"preset {path}: [arch.{unknown_archs[0]}] names no architecture; "
+            f"choose from: {', '.join(ARCHS)}"
+        )
     arch_overrides = {
         arch: _fields(values, f"preset {path} [arch.{arch}]")
         for arch, values in data.get("arch", {}).items()
     }
     seeds = data.get("seeds", 1)
-    if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
+    if seeds < 1:
         raise UserError(f"preset {path}: seeds must be a positive integer")
     recipe = data.get("recipe")
-    if recipe is not None and not isinstance(recipe, str):
-        raise UserError(f"preset {path}: recipe must be a recipe name or a path")
     return Preset(
         name=name,
-        description=str(data.get("description", "")),
+        description=data.get("description", ""),
         base=base,
         grid={key: tuple(values) for key, values in grid.items()},
         methods=tuple(spec for entry in methods for spec in _method_specs(entry, path)),
         seeds=seeds,
-        dense=bool(data.get("dense", False)),
+        dense=data.get("dense", False),
         arch_overrides=arch_overrides,
         recipe=None if recipe is None else load_recipe(_beside(recipe, path)),
     )
+
+
+def _check_types(data: dict[str, Any], path: Path) -> None:
+    """Refuse unknown top-level keys and values of the wrong TOML type, by name."""
+    unknown = sorted(set(data) - set(_PRESET_TYPES))
+    if unknown:
+        raise UserError(f"preset {path}: unknown key(s) {', '.join(unknown)}")
+    for key, value in data.items():
+        kind, expected = _PRESET_TYPES[key]
+        # bool is an int in Python, and `seeds = true` is not a number of seeds
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise UserError(f"preset {path}: {key} must be {expected}, got {value!r}")
+
+
+def _axis(values: list[Any], where: str) -> list[Any]:
+    """A list of values to expand over: an empty one would plan no runs at all."""
+    if not values:
+        raise UserError(f"{where}: an empty list plans no runs; give at least one value")
+    return values
 
 
 def _beside(name_or_path: str, preset: Path) -> str:
@@ -147,9 +187,9 @@ def _fields(table: Any, where: str) -> dict[str, Any]:
     unknown = sorted(set(table) - set(FIELD_NAMES))
     if unknown:
         raise UserError(f"{where}: unknown run field(s) {', '.join(unknown)}")
-    for reserved in ("seed", "method", "method_params"):
+    for reserved, source in _RESERVED.items():
         if reserved in table:
-            raise UserError(f"{where}: {reserved!r} is set by the preset's seeds/[[method]] keys")
+            raise UserError(f"{where}: {reserved!r} is set by {source}")
     return dict(table)
 
 
@@ -159,7 +199,8 @@ def _method_specs(entry: Any, path: Path) -> list[MethodSpec]:
     params = entry.get("params", {})
     if not isinstance(params, dict) or set(entry) - {"name", "params"}:
         raise UserError(f"preset {path}: [[method]] {entry['name']!r} takes only name and params")
-    axes = {k: v if isinstance(v, list) else [v] for k, v in params.items()}
+    where = f"preset {path} [[method]] {entry['name']!r} params"
+    axes = {k: _axis(v, f"{where} {k}") if isinstance(v, list) else [v] for k, v in params.items()}
     return [
         MethodSpec(entry["name"], tuple(sorted(zip(axes, values, strict=True))))
         for values in itertools.product(*axes.values())
@@ -174,6 +215,12 @@ def expand(
     unknown = sorted(set(overrides) - set(FIELD_NAMES))
     if unknown:
         raise UserError(f"unknown run field(s) to override: {', '.join(unknown)}")
+    for reserved, source in _RESERVED.items():
+        if reserved in overrides:
+            raise UserError(
+                f"{reserved!r} cannot be overridden (--set {reserved}=...): every run of a "
+                f"grid takes it from {source}"
+            )
     grid = {k: v for k, v in preset.grid.items() if k not in overrides}
     axes = list(grid)
     n_seeds = preset.seeds if seeds is None else seeds

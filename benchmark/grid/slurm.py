@@ -1,7 +1,8 @@
 """Slurm execution through submitit: one array task per run, the same store on shared disk.
 
-Each task calls the same `run_one` as the local pool, so a preempted or timed-out task
-resumes from its checkpoint when it is requeued (submitit's Checkpointable resubmits
+Each task calls the same `run_once` as the local pool: it skips a run that another
+process holds or has finished since the grid planned it, and a preempted or timed-out
+task resumes from its checkpoint when it is requeued (submitit's Checkpointable resubmits
 it with the same arguments) or when the grid is simply submitted again. `cluster="local"`
 runs the identical code path through submitit's local executor, which is how it is
 tested without a cluster.
@@ -16,7 +17,8 @@ from typing import Any
 import submitit
 
 from benchmark.config import RunConfig
-from benchmark.grid.execute import Outcome, run_one
+from benchmark.errors import UserError
+from benchmark.grid.execute import Outcome, run_once
 from benchmark.grid.store import RunStore
 
 
@@ -35,9 +37,29 @@ class GridTask(submitit.helpers.Checkpointable):
     """A run as a requeueable task: on preemption submitit resubmits the same call."""
 
     def __call__(
-        self, config_data: dict[str, Any], root: str, device: str, threads: int, compile: bool
+        self,
+        config_data: dict[str, Any],
+        root: str,
+        device: str,
+        threads: int,
+        compile: bool,
+        seen: str | None,
     ) -> Outcome:
-        return run_one(config_data, root, device, threads, compile)
+        return run_once(config_data, root, device, threads, compile, seen)
+
+
+def check_slurm(cluster: str | None) -> None:
+    """Refuse a Slurm grid where there is no Slurm, before anything is submitted.
+
+    Without a named cluster submitit's AutoExecutor takes the best executor it finds, and
+    where Slurm's `srun` is not on PATH that is its local one: the grid would run on this
+    machine instead, on `cuda` whether or not it has a GPU, ignoring partition and time.
+    """
+    if cluster is None and submitit.AutoExecutor.which() != "slurm":
+        raise UserError(
+            "--executor slurm, but Slurm is not available here (no srun on PATH): submit "
+            "from a Slurm login node, or run locally with --executor local"
+        )
 
 
 def run_slurm(
@@ -67,6 +89,7 @@ def run_slurm(
         [device] * n,
         [options.cpus_per_task] * n,
         [options.compile] * n,
+        [store.stamp(config.run_id()) for config in configs],
     )
     print(
         f"submitted {n} tasks (job {jobs[0].job_id.split('_')[0] if jobs else '-'}); "

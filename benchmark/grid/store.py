@@ -4,18 +4,30 @@
     <root>/runs/<id>.json    a finished run: its result (completed) or its failure record
     <root>/logs/<id>.log     everything the run printed, appended across attempts
     <root>/checkpoints/<id>.pt  a run in progress (removed when it finishes)
+    <root>/locks/<id>.lock   held by the process training the run (see claim.py)
+    <root>/rejected/         result files set aside before their run was redone
 
 Every file is written atomically, so a reader (another worker, a re-run after a crash)
 sees a run as finished or not, never half-finished. A run's file name is its
 configuration hash, so re-running a grid finds its finished runs without bookkeeping.
+Any number of grids, local workers and Slurm tasks may share one store: each run is
+trained by the one process that claims it (claim.py), which looks at the run's result
+again under its claim, so a run finished elsewhere since this grid planned it is not
+trained again.
+
+A record is used only if it checks (record.py): the store warns about any other file,
+leaves it out, and moves it to rejected/ when the run is redone rather than overwrite it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import sys
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +35,30 @@ from benchmark.atomic import write_json_atomic
 from benchmark.config import RunConfig
 from benchmark.environment import git_commit
 from benchmark.errors import UserError
+from benchmark.grid.record import ForeignVersion, Untrusted, check
 from benchmark.train import HARNESS_VERSION, SCHEMA
 
 FAILED = ("failed", "diverged")
 
 
+@dataclass(frozen=True)
+class Stored:
+    """A run's result file as found: its record if it can be trusted, else why not."""
+
+    record: dict[str, Any] | None
+    problem: str | None = None
+    stamp: str | None = None
+    """Digest of the file's bytes (None: no file; "unreadable": no bytes to digest), which
+    tells a worker whether the file changed since the grid read it."""
+    foreign_version: str | None = None
+    """The harness version of a genuine record of another version (see check_versions)."""
+
+
 class RunStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self._stamps: dict[str, str | None] = {}  # run id -> stamp of its file when last read
+        self._foreign: dict[str, str] = {}  # run id -> harness version of its result file
 
     def result_path(self, run_id: str) -> Path:
         return self.root / "runs" / f"{run_id}.json"
@@ -41,34 +69,74 @@ class RunStore:
     def checkpoint_path(self, run_id: str) -> Path:
         return self.root / "checkpoints" / f"{run_id}.pt"
 
-    def read(self, run_id: str) -> dict[str, Any] | None:
-        """The stored record of a run, or None if there is none or it cannot be trusted."""
+    def lock_path(self, run_id: str) -> Path:
+        return self.root / "locks" / f"{run_id}.lock"
+
+    def load(self, run_id: str) -> Stored:
+        """The run's result file, read and checked now; says nothing and remembers nothing."""
         path = self.result_path(run_id)
         try:
-            record = json.loads(path.read_text(encoding="utf-8"))
+            data = path.read_bytes()
         except FileNotFoundError:
-            return None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            print(
-                f"warning: {path} is unreadable ({error}); the run will be redone", file=sys.stderr
-            )
-            return None
-        if not isinstance(record, dict) or record.get("schema") != SCHEMA:
-            print(
-                f"warning: {path} is not a {SCHEMA} record; the run will be redone", file=sys.stderr
-            )
-            return None
-        if record.get("run_id") != run_id:
-            print(
-                f"warning: {path} holds run {record.get('run_id')}; the run will be redone",
-                file=sys.stderr,
-            )
-            return None
-        return record
+            return Stored(None)
+        except PermissionError:
+            raise UserError(
+                f"cannot read {path}: permission denied; a results folder shared by several "
+                "users needs group-readable files (umask 002, and chmod g+r for older ones)"
+            ) from None
+        except OSError as error:
+            return Stored(None, f"is unreadable ({error.strerror})", "unreadable")
+        stamp = hashlib.sha256(data).hexdigest()[:16]
+        try:
+            record = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            return Stored(None, f"is unreadable ({error})", stamp)
+        try:
+            check(record, run_id)
+        except ForeignVersion as foreign:
+            return Stored(None, str(foreign), stamp, str(foreign.version))
+        except Untrusted as problem:
+            return Stored(None, str(problem), stamp)
+        return Stored(record, None, stamp)
+
+    def read(self, run_id: str) -> dict[str, Any] | None:
+        """The run's record, or None if there is none or it cannot be trusted.
+
+        An untrusted file gets one warning line (once per content) and is left where it
+        is until its run is redone; a record of another harness version is left to
+        `check_versions`, which refuses the grid unless it is redone on purpose.
+        """
+        stored = self.load(run_id)
+        if stored.foreign_version is not None:
+            self._foreign[run_id] = stored.foreign_version
+        else:
+            self._foreign.pop(run_id, None)
+            if stored.problem is not None and self._stamps.get(run_id, "") != stored.stamp:
+                print(
+                    f"warning: {self.result_path(run_id)} {stored.problem}; it is left out, "
+                    "and moved to rejected/ when the run is redone",
+                    file=sys.stderr,
+                )
+        self._stamps[run_id] = stored.stamp
+        return stored.record
 
     def read_all(self, configs: Iterable[RunConfig]) -> dict[str, dict[str, Any] | None]:
         """Every run's record by run id, each file read once (see `read`)."""
         return {config.run_id(): self.read(config.run_id()) for config in configs}
+
+    def stamp(self, run_id: str) -> str | None:
+        """The run's result file as this store last read it (None: there was none), for
+        a worker to tell whether another process has written it since the grid planned."""
+        if run_id not in self._stamps:
+            self._stamps[run_id] = self.load(run_id).stamp
+        return self._stamps[run_id]
+
+    def set_aside(self, run_id: str) -> Path:
+        """Move the run's result file to rejected/ (atomically: a rename), to be redone."""
+        destination = self.root / "rejected" / f"{run_id}.{_timestamp()}.{os.getpid()}.json"
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self.result_path(run_id), destination)
+        return destination
 
     def status(self, run_id: str, record: dict[str, Any] | None) -> str:
         """completed, failed, diverged, incomplete (a checkpoint exists) or missing."""
@@ -98,19 +166,16 @@ class RunStore:
     def completed(self, configs: Iterable[RunConfig]) -> list[dict[str, Any]]:
         return completed(self.read_all(configs).values())
 
-    def check_versions(self, records: Iterable[dict[str, Any] | None]) -> None:
-        """Refuse to mix results of another harness version into this grid."""
-        foreign = [
-            record
-            for record in records
-            if record is not None and record.get("harness_version") != HARNESS_VERSION
-        ]
-        if foreign:
-            versions = sorted({str(r.get("harness_version")) for r in foreign})
+    def check_versions(self) -> None:
+        """Refuse to mix results of another harness version into this grid, or to redo
+        them unasked: `read` found them, and left them out."""
+        if self._foreign:
+            versions = ", ".join(sorted(set(self._foreign.values())))
+            example = self.result_path(next(iter(self._foreign)))
             raise UserError(
-                f"{len(foreign)} results in {self.root} were written by harness version "
-                f"{', '.join(versions)} (this is {HARNESS_VERSION}); use another --out folder, "
-                "or --force to redo them"
+                f"{len(self._foreign)} results in {self.root} (e.g. {example}) were written by "
+                f"harness version {versions} (this is {HARNESS_VERSION}); use another --out "
+                "folder, or --force to redo them"
             )
 
     def write_manifest(self, preset: str, configs: list[RunConfig], command: list[str]) -> None:
@@ -130,3 +195,9 @@ class RunStore:
 
 def completed(records: Iterable[dict[str, Any] | None]) -> list[dict[str, Any]]:
     return [r for r in records if r is not None and r["status"] == "completed"]
+
+
+def _timestamp() -> str:
+    """Local time to the nanosecond: no two set-aside files of one run share a name."""
+    ns = time.time_ns()
+    return time.strftime("%Y%m%dT%H%M%S", time.localtime(ns // 10**9)) + f".{ns % 10**9:09d}"
