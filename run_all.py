@@ -26,7 +26,7 @@ from typing import Any
 from benchmark import regression, stats
 from benchmark.config import RunConfig, config_from_dict, parse_assignment
 from benchmark.errors import UserError
-from benchmark.grid.execute import Outcome, device_slots, run_local
+from benchmark.grid.execute import UNSAVED, Outcome, device_slots, run_local
 from benchmark.grid.presets import (
     Preset,
     available_presets,
@@ -37,7 +37,7 @@ from benchmark.grid.presets import (
 from benchmark.grid.slurm import SlurmOptions, check_slurm, run_slurm
 from benchmark.grid.store import FAILED, RunStore, completed
 from benchmark.recipe import available_recipes, load_recipe
-from benchmark.run import ensure_writable
+from benchmark.run import ensure_free_space, ensure_writable, space_needed
 from reports import ReportFiles, Run, build_report
 
 
@@ -182,12 +182,13 @@ class Progress:
     """A line per finished run with a bar, failures and the time left."""
 
     def __init__(self, total: int) -> None:
-        self.total, self.done, self.failed = total, 0, 0
+        self.total, self.done, self.failed, self.unsaved = total, 0, 0, 0
         self.started = time.perf_counter()
 
     def __call__(self, config: RunConfig, outcome: Outcome) -> None:
         self.done += 1
-        self.failed += outcome.status in FAILED
+        self.failed += outcome.status in (*FAILED, UNSAVED)
+        self.unsaved += outcome.status == UNSAVED
         elapsed = time.perf_counter() - self.started
         left = elapsed / self.done * (self.total - self.done)
         bar = "#" * round(20 * self.done / self.total)
@@ -239,7 +240,16 @@ def check_execution(args: argparse.Namespace) -> None:
         device_slots(args.device, args.workers, args.runs_per_gpu)
 
 
-def execute(todo: list[RunConfig], store: RunStore, args: argparse.Namespace) -> None:
+def space_for(todo: list[RunConfig], args: argparse.Namespace) -> int:
+    """Disk the runs in flight need at once: the largest run's, once per worker."""
+    sizes = {(c.arch, c.width): c for c in todo}
+    largest = max(space_needed(c) for c in sizes.values())
+    at_once = len(todo) if args.executor == "slurm" else max(args.workers, 1)
+    return largest * min(at_once, len(todo))
+
+
+def execute(todo: list[RunConfig], store: RunStore, args: argparse.Namespace) -> int:
+    """Run `todo`; the number of runs that trained but whose result could not be stored."""
     if args.executor == "slurm":
         options = SlurmOptions(
             partition=args.slurm_partition,
@@ -250,11 +260,14 @@ def execute(todo: list[RunConfig], store: RunStore, args: argparse.Namespace) ->
             cluster=args.slurm_cluster,
             compile=args.compile,
         )
-        run_slurm(todo, store, options, Progress(len(todo)))
-        return
+        progress = Progress(len(todo))
+        run_slurm(todo, store, options, progress)
+        return progress.unsaved
     slots = device_slots(args.device, args.workers, args.runs_per_gpu)
     print(f"running {len(todo)} runs on {len(slots)} worker(s): {', '.join(slots)}")
-    run_local(todo, store, slots, Progress(len(todo)), compile=args.compile)
+    progress = Progress(len(todo))
+    run_local(todo, store, slots, progress, compile=args.compile)
+    return progress.unsaved
 
 
 def _stop_on_sigterm() -> None:
@@ -323,21 +336,24 @@ def main(argv: list[str] | None = None) -> int:
         preset, configs, store = plan(args)
         check_execution(args)
         gate = regression.Gate.open(args, preset, configs)  # None without --check/--update-...
-        if not (args.dry_run or args.seed_plan):
-            ensure_writable(store.root)  # a report is written even with --report-only
+        if not (args.dry_run or args.seed_plan):  # a report is written even with --report-only
+            for folder in store.folders():
+                ensure_writable(folder)
         records = store.read_all(configs)
         if not args.force:
             store.check_versions()
         statuses = {run_id: store.status(run_id, record) for run_id, record in records.items()}
         todo = [] if args.report_only else select_todo(configs, statuses, args)
         print_plan(configs, statuses, records, todo)
+        unsaved = 0
         if args.dry_run:
             return 0
         if args.seed_plan:
             return print_seed_plan(configs, records)
         if todo:
+            ensure_free_space(store.root, space_for(todo, args))
             store.write_manifest(preset.name, configs, sys.argv)
-            execute(todo, store, args)
+            unsaved = execute(todo, store, args)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -370,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 130
     print(f"\nresults: {store.root}/runs/\nstatistics: {report.summary}\nreport: {report.html}")
-    failed = any(r is not None and r["status"] in FAILED for r in records.values())
+    failed = unsaved or any(r is not None and r["status"] in FAILED for r in records.values())
     if gate is not None:
         return gate.close(records)
     return 1 if failed else 0

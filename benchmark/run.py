@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ import baselines
 from benchmark.atomic import write_json_atomic
 from benchmark.config import RunConfig, config_from_dict, load_config_file, parse_assignment
 from benchmark.errors import UserError
+from benchmark.models import build_model
 from benchmark.recipe import available_recipes, load_recipe
 from benchmark.train import DEFAULT_DATA_DIR, prepare, train
 
@@ -164,12 +166,32 @@ def ensure_writable(folder: Path) -> None:
         raise UserError(f"cannot write to output folder {folder}: {error.strerror}") from None
 
 
+def space_needed(config: RunConfig) -> int:
+    """Bytes a run writes at its peak: a checkpoint (weights, momentum buffers and masks:
+    12 bytes a weight, from the model built on the meta device) and its result and log."""
+    with torch.device("meta"):
+        model = build_model(config.arch, 10, config.width)
+    return 12 * sum(p.numel() for p in model.parameters()) + 2**20
+
+
+def ensure_free_space(folder: Path, needed: int) -> None:
+    """Refuse before training when the results could not be saved after it."""
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise UserError(
+            f"{folder} has {free / 2**20:,.0f} MB free, and the runs need about "
+            f"{needed / 2**20:,.0f} MB (checkpoints, results, logs): free some space or "
+            "write elsewhere"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config = prepare(config_from_args(args))
         device = resolve_device(args.device)
         ensure_writable(args.out)
+        ensure_free_space(args.out, space_needed(config))
         if args.threads is not None:
             torch.set_num_threads(check_threads(args.threads))
         log = None if args.quiet else print

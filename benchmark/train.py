@@ -36,7 +36,7 @@ from benchmark.sparsity import GradientSource, SparsityEngine, prunable_layers
 SCHEMA = "fggp-bench/run/1"
 # Bumped whenever a change to the harness can change a run's numbers: a grid refuses
 # to mix results of different versions (benchmark/grid/store.py).
-HARNESS_VERSION = 2
+HARNESS_VERSION = 3  # 3: lr milestones never before the first epoch (1-epoch runs changed)
 DEFAULT_DATA_DIR = environment.REPO_ROOT / "data"
 EVAL_BATCH_SIZE = 1000
 # Seeds for the run's random streams are derived from the run seed with fixed offsets,

@@ -279,3 +279,22 @@ def test_two_grids_on_one_folder_run_every_run_once(tmp_path, apart):
         assert log.count(f"run {config.run_id()} on cpu") == 1, log
         assert log.count("--- finished: completed") == 1, log
         assert store.read(config.run_id())["status"] == "completed"
+
+
+def test_temporaries_of_a_writer_that_died_are_removed_when_the_run_is_claimed(tmp_path):
+    """kill -9 between an atomic write's temporary file and its rename leaves the file."""
+    from benchmark.grid.execute import _prepare_redo
+
+    store = RunStore(tmp_path)
+    run_id = "0123456789abcdef"
+    stale = [
+        tmp_path / "runs" / f".{run_id}.json.x1.tmp",
+        tmp_path / "checkpoints" / f".{run_id}.pt.x2.tmp",
+    ]
+    other = tmp_path / "runs" / ".fedcba9876543210.json.x3.tmp"
+    for path in (*stale, other):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("half")
+    _prepare_redo(store, run_id, store.load(run_id), "")
+    assert not any(p.exists() for p in stale) and other.exists()  # another run's is left
+    assert "left by a writer that died" in store.log_path(run_id).read_text()

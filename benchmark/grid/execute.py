@@ -10,11 +10,13 @@ the next invocation resumes from their checkpoints.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import multiprocessing
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -26,6 +28,7 @@ from typing import Any
 
 import torch
 
+from benchmark.atomic import write_json_atomic
 from benchmark.config import RunConfig, config_from_dict
 from benchmark.errors import UserError
 from benchmark.grid.claim import RunBusy, claim
@@ -82,6 +85,10 @@ def _prepare_redo(store: RunStore, run_id: str, stored: Stored, abandoned: str) 
     """Say in the run's log that it is taken over, and move a result file that cannot be
     trusted out of the way: it is evidence, which the new result must not overwrite."""
     notes = [f"taking over from {abandoned}, which died holding the run"] if abandoned else []
+    notes += [
+        f"removed {stale}, left by a writer that died"
+        for stale in store.remove_partial_writes(run_id)
+    ]
     if stored.problem is not None:
         moved = store.set_aside(run_id)
         notes.append(f"{store.result_path(run_id)} {stored.problem}: moved to {moved}")
@@ -96,20 +103,18 @@ def run_one(
     config_data: dict[str, Any], root: str, device: str, threads: int, compile: bool = False
 ) -> Outcome:
     """Train one run into the store at `root`; failures are recorded, not raised.
-    `compile` runs the model through torch.compile (an execution option: same run id)."""
+    `compile` runs the model through torch.compile (an execution option: same run id).
+
+    Nothing here may raise for a file system's sake: a log that cannot be written is
+    noted, and a result that cannot be written is kept in a fallback file (UNSAVED), so
+    the runs in flight beside it go on and no computed result is lost.
+    """
     config = config_from_dict(config_data)
     store = RunStore(Path(root))
     run_id = config.run_id()
-    log_path = store.log_path(run_id)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(threads)
     started = time.perf_counter()
-    with open(log_path, "a", encoding="utf-8") as log_file:
-
-        def log(line: str) -> None:
-            log_file.write(line + "\n")
-            log_file.flush()
-
+    with RunLog(store.log_path(run_id)) as log:
         log(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} run {run_id} on {device}, pid {os.getpid()}")
         try:
             result = train(
@@ -123,13 +128,78 @@ def run_one(
         except Exception as error:  # isolate the run: record it, keep the grid going
             log(traceback.format_exc())
             message = f"{type(error).__name__}: {error}".splitlines()[0]
-            store.write_failure(config, message)
+            unwritten = _write(lambda: store.write_failure(config, message))
+            message = _join(message, unwritten and f"its failure record is not saved: {unwritten}")
             return Outcome(run_id, "failed", None, time.perf_counter() - started, message)
-        store.write_result(result)
+        unwritten = _write(lambda: store.write_result(result))
+        seconds = time.perf_counter() - started
+        accuracy = result["final"]["test_acc"]
+        if unwritten is not None:
+            kept = keep_unsaved(run_id, result)
+            log(f"--- finished, result not saved: {unwritten}; {kept}")
+            return Outcome(run_id, UNSAVED, accuracy, seconds, _join(unwritten, kept, log.problem))
         log(f"--- finished: {result['status']}")
-        return Outcome(
-            run_id, result["status"], result["final"]["test_acc"], time.perf_counter() - started
-        )
+        return Outcome(run_id, result["status"], accuracy, seconds, log.problem)
+
+
+UNSAVED = "unsaved"
+"""The outcome of a run that trained but whose result file could not be written."""
+
+
+class RunLog:
+    """A run's log, appended to; one that cannot be opened or written is noted in
+    `problem` and the run goes on without it (a log is a diagnostic, not a result)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.problem = path, None
+        self.file = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.file = open(path, "a", encoding="utf-8")  # noqa: SIM115 (closed in __exit__)
+        except OSError as error:
+            self.problem = f"log {path} not written: {error.strerror or error}"
+
+    def __call__(self, line: str) -> None:
+        if self.file is None:
+            return
+        try:
+            self.file.write(line + "\n")
+            self.file.flush()
+        except OSError as error:
+            self.problem = f"log {self.path} cut short: {error.strerror or error}"
+            self.__exit__()
+
+    def __enter__(self) -> RunLog:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.file is not None:
+            with contextlib.suppress(OSError):
+                self.file.close()
+            self.file = None
+
+
+def _write(write: Callable[[], object]) -> str | None:
+    """Why `write` failed (one line), or None when it succeeded."""
+    try:
+        write()
+    except OSError as error:
+        where = f" ({error.filename})" if error.filename else ""
+        return f"{error.strerror or error}{where}"
+    return None
+
+
+def keep_unsaved(run_id: str, result: dict[str, Any]) -> str:
+    """Write a result the store refused to a fallback folder; say where (or that it is lost)."""
+    fallback = Path(tempfile.gettempdir()) / "fggp-bench-unsaved" / f"{run_id}.json"
+    problem = _write(lambda: write_json_atomic(fallback, result))
+    if problem is not None:
+        return f"the result could not be kept anywhere either ({problem})"
+    return f"the result is kept in {fallback}: copy it into the store's runs/ folder"
+
+
+def _join(*notes: str | None) -> str | None:
+    return "; ".join(n for n in notes if n) or None
 
 
 _worker_device = "cpu"

@@ -54,11 +54,33 @@ class Stored:
     """The harness version of a genuine record of another version (see check_versions)."""
 
 
+_FOLDERS = ("runs", "logs", "checkpoints", "locks", "rejected")
+
+
 class RunStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._stamps: dict[str, str | None] = {}  # run id -> stamp of its file when last read
         self._foreign: dict[str, str] = {}  # run id -> harness version of its result file
+
+    def folders(self) -> tuple[Path, ...]:
+        """Every folder the store writes into; a grid checks each before it plans."""
+        return (self.root, *(self.root / name for name in _FOLDERS))
+
+    def remove_partial_writes(self, run_id: str) -> list[Path]:
+        """Delete the temporary files of a writer of `run_id` that died mid-write.
+
+        Called under the run's claim, when no live process can be writing them; they are
+        the `atomic_path` temporaries of its result, failure record and checkpoint.
+        """
+        found = [
+            stale
+            for folder in (self.result_path(run_id).parent, self.checkpoint_path(run_id).parent)
+            for stale in folder.glob(f".{run_id}.*.tmp")
+        ]
+        for stale in found:
+            stale.unlink(missing_ok=True)
+        return found
 
     def result_path(self, run_id: str) -> Path:
         return self.root / "runs" / f"{run_id}.json"
