@@ -93,10 +93,9 @@ def _prepare_redo(store: RunStore, run_id: str, stored: Stored, abandoned: str) 
         moved = store.set_aside(run_id)
         notes.append(f"{store.result_path(run_id)} {stored.problem}: moved to {moved}")
         print(f"warning: {notes[-1]}", file=sys.stderr)
-    if notes:
-        store.log_path(run_id).parent.mkdir(parents=True, exist_ok=True)
-        with open(store.log_path(run_id), "a", encoding="utf-8") as log_file:
-            log_file.write("".join(f"--- {note}\n" for note in notes))
+    with RunLog(store.log_path(run_id)) as log:  # a log that cannot be written stops nothing
+        for note in notes:
+            log(f"--- {note}")
 
 
 def run_one(
