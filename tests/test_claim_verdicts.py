@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from benchmark.stats import check_claims, collect, compare, dense_tests, friedman
+from tests.test_stats import run
 
 SD = 1.5
 BASE = 90.0
@@ -33,18 +34,7 @@ def grid(rng: np.random.Generator, lead: float, seeds: int, dense: float) -> lis
 
     def add(method: str, arch: str, init: float, sparsity: float, mean: float) -> None:
         for seed, acc in enumerate(rng.normal(mean, SD, seeds)):
-            config = {
-                "dataset": "cifar10",
-                "arch": arch,
-                "width": 1.0,
-                "epochs": 160,
-                "init_density": init,
-                "target_sparsity": sparsity,
-                "method": method,
-                "method_params": {},
-                "seed": seed,
-            }
-            results.append({"status": "completed", "config": config, "final": {"test_acc": acc}})
+            results.append(run(method, float(acc), seed, arch=arch, init=init, sparsity=sparsity))
 
     for arch, init, sparsity in SETTINGS:
         add("fggp", arch, init, sparsity, BASE + lead)

@@ -62,25 +62,14 @@ def test_bonferroni_dunn_q_matches_demsar_table():
 
 def test_seed_plan_states_the_grid_figures():
     from benchmark.stats import seed_plan, summarise
-
-    def run(method, acc, seed, sparsity):
-        config = {
-            "dataset": "cifar10",
-            "arch": "vgg19",
-            "width": 1.0,
-            "epochs": 160,
-            "init_density": 1.0,
-            "target_sparsity": sparsity,
-            "method": method,
-            "method_params": {},
-            "seed": seed,
-        }
-        return {"status": "completed", "config": config, "final": {"test_acc": acc}}
+    from tests.test_stats import run
 
     # fggp - magnitude: 1, 2, 0 at 90% and 0, 1, 2 at 95%: sd 1 each, pooled sd 1 (4 df)
-    results = [run("fggp", 91.0 + d, s, 0.9) for s, d in enumerate((1, 2, 0))]
-    results += [run("fggp", 91.0 + d, s, 0.95) for s, d in enumerate((0, 1, 2))]
-    results += [run("magnitude", 91.0, s, level) for s in range(3) for level in (0.9, 0.95)]
+    results = [run("fggp", 91.0 + d, s, sparsity=0.9) for s, d in enumerate((1, 2, 0))]
+    results += [run("fggp", 91.0 + d, s, sparsity=0.95) for s, d in enumerate((0, 1, 2))]
+    results += [
+        run("magnitude", 91.0, s, sparsity=level) for s in range(3) for level in (0.9, 0.95)
+    ]
     summary = summarise(results)
     family = summary["power"]["comparisons"]
     assert (family["sd"], family["dof"], family["alpha"], family["n"]) == (1.0, 4, 0.025, 3)
