@@ -232,7 +232,7 @@ def summarise(configs: list[RunConfig], records: dict[str, dict | None], store: 
 
 def check_execution(args: argparse.Namespace) -> None:
     """Refuse an executor that cannot run here before planning, not after the first run."""
-    if args.report_only or args.seed_plan:
+    if args.report_only:  # --seed-plan implies it
         return
     if args.executor == "slurm":
         check_slurm(args.slurm_cluster)
@@ -244,7 +244,10 @@ def space_for(todo: list[RunConfig], args: argparse.Namespace) -> int:
     """Disk the runs in flight need at once: the largest run's, once per worker."""
     sizes = {(c.arch, c.width): c for c in todo}
     largest = max(space_needed(c) for c in sizes.values())
-    at_once = len(todo) if args.executor == "slurm" else max(args.workers, 1)
+    if args.executor == "slurm":
+        at_once = len(todo)
+    else:  # the workers the grid will start, its CPU default included
+        at_once = len(device_slots(args.device, args.workers, args.runs_per_gpu))
     return largest * min(at_once, len(todo))
 
 
