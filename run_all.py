@@ -26,7 +26,7 @@ from typing import Any
 from benchmark import regression, stats
 from benchmark.config import RunConfig, config_from_dict, parse_assignment
 from benchmark.errors import UserError
-from benchmark.grid.execute import UNSAVED, Outcome, device_slots, run_local
+from benchmark.grid.execute import UNSAVED, Execution, Outcome, device_slots, run_local
 from benchmark.grid.presets import (
     Preset,
     available_presets,
@@ -74,6 +74,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--compile",
         action="store_true",
         help="torch.compile every run (GPUs; an execution option, not part of a run's id)",
+    )
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=0.0,
+        metavar="MINUTES",
+        help="end any run that takes longer, as that run's failure (default 0: no limit)",
     )
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--executor", choices=("local", "slurm"), default="local")
@@ -230,10 +237,15 @@ def summarise(configs: list[RunConfig], records: dict[str, dict | None], store: 
         )
 
 
+def execution_from(args: argparse.Namespace) -> Execution:
+    return Execution(compile=args.compile, time_limit=60.0 * args.time_limit)
+
+
 def check_execution(args: argparse.Namespace) -> None:
     """Refuse an executor that cannot run here before planning, not after the first run."""
     if args.report_only:  # --seed-plan implies it
         return
+    execution_from(args)
     if args.executor == "slurm":
         check_slurm(args.slurm_cluster)
     else:
@@ -261,15 +273,14 @@ def execute(todo: list[RunConfig], store: RunStore, args: argparse.Namespace) ->
             cpus_per_task=args.slurm_cpus,
             parallelism=args.slurm_parallelism,
             cluster=args.slurm_cluster,
-            compile=args.compile,
         )
         progress = Progress(len(todo))
-        run_slurm(todo, store, options, progress)
+        run_slurm(todo, store, options, progress, execution_from(args))
         return progress.unsaved
     slots = device_slots(args.device, args.workers, args.runs_per_gpu)
     print(f"running {len(todo)} runs on {len(slots)} worker(s): {', '.join(slots)}")
     progress = Progress(len(todo))
-    run_local(todo, store, slots, progress, compile=args.compile)
+    run_local(todo, store, slots, progress, execution_from(args))
     return progress.unsaved
 
 

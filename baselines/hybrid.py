@@ -99,9 +99,7 @@ class Hybrid:
                 raise ValueError(f"{name} must be in (0, 1], got {value}")
 
     def rate_for(self, context: StepContext) -> float:
-        return rate_at(
-            self.schedule, self.rate, self.final_rate, clock_time(self.clock, context)
-        )
+        return rate_at(self.schedule, self.rate, self.final_rate, clock_time(self.clock, context))
 
     def select(
         self,

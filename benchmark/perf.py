@@ -48,10 +48,11 @@ from benchmark.atomic import write_json_atomic
 from benchmark.config import PRECISIONS, RunConfig, config_from_dict
 from benchmark.data.dataset import Dataset, make_dataset
 from benchmark.data.loader import DeviceLoader
+from benchmark.devices import resolve_device
 from benchmark.errors import UserError
 from benchmark.grid.presets import expand, load_preset
 from benchmark.models import ARCHS, build_model
-from benchmark.run import ensure_writable, resolve_device
+from benchmark.run import ensure_writable
 from benchmark.schedule import prune_iterations
 from benchmark.sparsity import prunable_layers
 from benchmark.train import (

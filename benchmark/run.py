@@ -23,6 +23,7 @@ import torch
 import baselines
 from benchmark.atomic import write_json_atomic
 from benchmark.config import RunConfig, config_from_dict, load_config_file, parse_assignment
+from benchmark.devices import resolve_device
 from benchmark.errors import UserError
 from benchmark.models import build_model
 from benchmark.recipe import available_recipes, load_recipe
@@ -120,29 +121,6 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     flags = {f.name: getattr(args, f.name) for f in dataclasses.fields(RunConfig) if f.name in args}
     method_params = {**file_params, **dict(flags.pop("method_params", []))}
     return config_from_dict({**values, **flags, "method_params": method_params})
-
-
-DEVICE_TYPES = ("cpu", "cuda")
-"""What the harness trains on; torch names more (mps, meta, xpu...), which it has never run."""
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise UserError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
-    if device.type not in DEVICE_TYPES:
-        raise UserError(f"device {name!r} is not supported; use auto, cpu, cuda or cuda:N")
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"device {name!r} asked for, but no CUDA GPU is available")
-    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        raise UserError(
-            f"device {name!r} asked for, but only {torch.cuda.device_count()} CUDA GPU(s) "
-            "are visible (cuda:0 ...)"
-        )
-    return device
 
 
 def check_threads(threads: int) -> int:

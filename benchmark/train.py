@@ -27,6 +27,7 @@ from benchmark.atomic import atomic_path
 from benchmark.config import RunConfig, validate
 from benchmark.data import Dataset, load_dataset
 from benchmark.data.loader import DeviceLoader
+from benchmark.devices import resolve_device
 from benchmark.errors import UserError
 from benchmark.models import ARCHS, build_model
 from benchmark.pruning import GradualPruner
@@ -472,7 +473,7 @@ def train(
     the model: an execution option like the device, not part of the run's identity.
     """
     config = prepare(config)
-    device = torch.device(device)
+    device = resolve_device(str(device))
     log = log or (lambda _line: None)
     started = time.perf_counter()
     setup_device(device)

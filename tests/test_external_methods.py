@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import baselines
 import run_all
 from baselines import external
 from benchmark.errors import UserError
+from benchmark.grid import execute
 from benchmark.grid.presets import expand, load_preset
 from benchmark.grid.store import RunStore
 from benchmark.run import main as run_main
@@ -184,12 +186,9 @@ def test_an_out_of_tree_method_runs_in_slurm_tasks(tmp_path, capsys):
     assert mine["config"]["method_params"]["source_sha256"] == external.load(EXAMPLE)[1]
 
 
-def test_a_method_raising_systemexit_fails_its_run_not_the_grid(tmp_path, capsys):
-    """SystemExit in `select` once ended the worker: exit 0, no record, the next run lost."""
-    body = "class Quits:\n    def select(self, weight, grad, active, k, progress):\n"
-    body += "        raise SystemExit(0)\n"
-    spec = f"{method_file(tmp_path, body, 'quits.py')}:Quits"
-    preset = tmp_path / "quits.toml"
+def beside_magnitude(tmp_path: Path, spec: str) -> Path:
+    """A one-seed tiny preset of the method `spec` and `magnitude`."""
+    preset = tmp_path / "beside.toml"
     preset.write_text(
         "seeds = 1\ndense = false\n"
         '[base]\ndataset = "synthetic"\narch = "vgg19"\nwidth = 0.0625\nepochs = 1\n'
@@ -197,6 +196,15 @@ def test_a_method_raising_systemexit_fails_its_run_not_the_grid(tmp_path, capsys
         "target_sparsity = 0.9\n"
         f'[[method]]\nname = "{spec}"\n[[method]]\nname = "magnitude"\n'
     )
+    return preset
+
+
+def test_a_method_raising_systemexit_fails_its_run_not_the_grid(tmp_path, capsys):
+    """SystemExit in `select` once ended the worker: exit 0, no record, the next run lost."""
+    body = "class Quits:\n    def select(self, weight, grad, active, k, progress):\n"
+    body += "        raise SystemExit(0)\n"
+    spec = f"{method_file(tmp_path, body, 'quits.py')}:Quits"
+    preset = beside_magnitude(tmp_path, spec)
     out = tmp_path / "grid"
     argv = ["--preset", str(preset), "--out", str(out), "--device", "cpu", "--workers", "1"]
     assert run_all.main(argv) == 1  # a failed run, reported; the grid itself went on
@@ -207,3 +215,30 @@ def test_a_method_raising_systemexit_fails_its_run_not_the_grid(tmp_path, capsys
     assert records["magnitude"]["status"] == "completed"
     assert records[spec]["status"] == "failed" and "SystemExit" in records[spec]["error"]
     capsys.readouterr()
+
+
+def test_a_method_that_never_returns_is_stopped_by_the_time_limit(tmp_path):
+    """Off by default, a per-run limit ends a stuck method as its run's failure; the
+    worker survives it and trains the next run."""
+    body = "class Stuck:\n    def select(self, weight, grad, active, k, progress):\n"
+    body += "        while True:\n            pass\n"
+    spec = f"{method_file(tmp_path, body, 'stuck.py')}:Stuck"
+    stuck, magnitude = expand(load_preset(str(beside_magnitude(tmp_path, spec))))
+    store = RunStore(tmp_path / "grid")
+    limit = execute.Execution(time_limit=3.0)
+    started = time.perf_counter()
+    outcome = execute.run_one(stuck.to_dict(), str(store.root), "cpu", 1, limit)
+    assert time.perf_counter() - started < 30
+    assert outcome.status == "failed" and "time limit of 3 s" in outcome.error
+    assert "time limit" in store.read(stuck.run_id())["error"]
+    assert execute.run_one(magnitude.to_dict(), str(store.root), "cpu", 1, limit).status == (
+        "completed"
+    )
+
+
+@pytest.mark.parametrize("minutes", ["-1", "nan", "inf"])
+def test_a_time_limit_that_is_no_duration_is_refused(tmp_path, capsys, minutes):
+    argv = ["--preset", "tiny", "--out", str(tmp_path), "--time-limit", minutes]
+    assert run_all.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "time limit must be a non-negative number" in err and err.count("\n") == 1

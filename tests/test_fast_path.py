@@ -249,5 +249,7 @@ def test_compile_flag_reaches_training_but_not_the_identity(tmp_path, monkeypatc
     config = RunConfig(
         width=0.0625, dataset="synthetic", epochs=1, train_limit=128, test_limit=64, prune_steps=2
     )
-    outcome = execute.run_one(config.to_dict(), str(tmp_path / "grid"), "cpu", 1, compile=True)
+    outcome = execute.run_one(
+        config.to_dict(), str(tmp_path / "grid"), "cpu", 1, execute.Execution(compile=True)
+    )
     assert outcome.status == "completed" and asked[-1] is True

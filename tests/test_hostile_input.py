@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
+import time
 import zipfile
 from pathlib import Path
 
@@ -333,3 +334,24 @@ def test_run_all_report_into_a_file_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "is a file, not a folder" in err and err.count("\n") == 1
     assert target.read_text() == "a colleague's file"
+
+
+def test_a_grid_too_large_for_a_store_is_refused_before_it_is_built():
+    """`--seeds 10**12` once built configurations for hours before anything was said."""
+    started = time.perf_counter()
+    with pytest.raises(UserError, match=r"plans 9000000000000 runs .*; at most 100000 fit"):
+        expand(load_preset("tiny"), seeds=10**12)
+    assert time.perf_counter() - started < 1.0
+    assert len(expand(load_preset("tiny"), seeds=3)) == 27  # the bound leaves real grids alone
+
+
+def test_a_grid_worker_handed_a_gpu_it_does_not_have_fails_its_run_in_one_line(
+    tmp_path, monkeypatch
+):
+    """A Slurm task on a node without a GPU once failed with torch's own message."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    config = expand(load_preset("tiny"), seeds=1)[0]
+    outcome = execute.run_one(config.to_dict(), str(tmp_path), "cuda", 1)
+    assert outcome.status == "failed"
+    assert outcome.error.startswith("UserError: device 'cuda' asked for, but no CUDA GPU")
+    assert "available on" in outcome.error

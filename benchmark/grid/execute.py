@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import math
 import multiprocessing
 import os
 import signal
@@ -20,7 +21,7 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,52 @@ class Outcome:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class Execution:
+    """How a grid's runs are executed, none of which is part of a run's identity.
+
+    `compile` runs each model through torch.compile. `time_limit` (seconds; 0: none) ends
+    a run that takes longer, as that run's failure: a user's method stuck in a loop would
+    otherwise hold its worker, and the grid, forever. A run stopped this way keeps its
+    last checkpoint, so `--retry-failed` (with a larger limit) resumes it.
+    """
+
+    compile: bool = False
+    time_limit: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.time_limit) and self.time_limit >= 0):
+            raise UserError("the per-run time limit must be a non-negative number (0: none)")
+
+
+class RunTimedOut(Exception):
+    """A run went past its `Execution.time_limit`."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise RunTimedOut in this (main) thread once `seconds` have passed; 0: no limit.
+
+    SIGALRM interrupts Python code wherever it is, a method's endless loop or a sleep
+    included, and a long C++ kernel as soon as it returns; no other thread or process is
+    needed, so the worker and its pool stay intact.
+    """
+    if seconds <= 0:
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise RunTimedOut(f"the run took longer than its time limit of {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 RUNNING_ELSEWHERE = "running elsewhere"
 """The outcome of a run that another live process holds: skipped here, not failed."""
 DONE_ELSEWHERE = "done elsewhere"
@@ -58,7 +105,7 @@ def run_once(
     root: str,
     device: str,
     threads: int,
-    compile: bool = False,
+    execution: Execution = Execution(),
     seen: str | None = None,
 ) -> Outcome:
     """`run_one` under the run's claim, unless another process has the run or has run it.
@@ -76,7 +123,7 @@ def run_once(
                 message = "another process wrote its result after this grid planned it"
                 return Outcome(run_id, DONE_ELSEWHERE, None, 0.0, message)
             _prepare_redo(store, run_id, stored, abandoned)
-            return run_one(config_data, root, device, threads, compile)
+            return run_one(config_data, root, device, threads, execution)
     except RunBusy as busy:
         return Outcome(run_id, RUNNING_ELSEWHERE, None, 0.0, f"held by {busy}")
 
@@ -99,10 +146,13 @@ def _prepare_redo(store: RunStore, run_id: str, stored: Stored, abandoned: str) 
 
 
 def run_one(
-    config_data: dict[str, Any], root: str, device: str, threads: int, compile: bool = False
+    config_data: dict[str, Any],
+    root: str,
+    device: str,
+    threads: int,
+    execution: Execution = Execution(),
 ) -> Outcome:
     """Train one run into the store at `root`; failures are recorded, not raised.
-    `compile` runs the model through torch.compile (an execution option: same run id).
 
     Nothing here may raise for a file system's sake: a log that cannot be written is
     noted, and a result that cannot be written is kept in a fallback file (UNSAVED), so
@@ -116,14 +166,15 @@ def run_one(
     with RunLog(store.log_path(run_id)) as log:
         log(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} run {run_id} on {device}, pid {os.getpid()}")
         try:
-            result = train(
-                config,
-                device=device,
-                log=log,
-                checkpoint=store.checkpoint_path(run_id),
-                checkpoint_every=CHECKPOINT_EVERY,
-                compile=compile,
-            )
+            with time_limit(execution.time_limit):
+                result = train(
+                    config,
+                    device=device,
+                    log=log,
+                    checkpoint=store.checkpoint_path(run_id),
+                    checkpoint_every=CHECKPOINT_EVERY,
+                    compile=execution.compile,
+                )
         except Exception as error:  # isolate the run: record it, keep the grid going
             log(traceback.format_exc())
             message = f"{type(error).__name__}: {error}".splitlines()[0]
@@ -239,13 +290,9 @@ def _watch_parent(parent: int) -> None:
 
 
 def _run_in_worker(
-    config_data: dict[str, Any],
-    root: str,
-    threads: int,
-    compile: bool = False,
-    seen: str | None = None,
+    config_data: dict[str, Any], root: str, threads: int, execution: Execution, seen: str | None
 ) -> Outcome:
-    return run_once(config_data, root, _worker_device, threads, compile, seen)
+    return run_once(config_data, root, _worker_device, threads, execution, seen)
 
 
 CPU_WORKERS_MAX = 8
@@ -292,7 +339,7 @@ def run_local(
     store: RunStore,
     slots: Sequence[str],
     on_finish: Callable[[RunConfig, Outcome], None],
-    compile: bool = False,
+    execution: Execution = Execution(),
 ) -> list[Outcome]:
     """Run `configs` on a pool with one worker process per device slot."""
     cpu_workers = sum(slot == "cpu" for slot in slots)
@@ -314,7 +361,7 @@ def run_local(
                 config.to_dict(),
                 str(store.root),
                 threads,
-                compile,
+                execution,
                 store.stamp(config.run_id()),
             ): config
             for config in configs

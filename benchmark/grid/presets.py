@@ -27,6 +27,7 @@ are not about pruning (target sparsity and initial density), per seed.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,6 +208,11 @@ def _method_specs(entry: Any, path: Path) -> list[MethodSpec]:
     ]
 
 
+RUNS_MAX = 100_000
+"""The most runs one grid may plan: counted before expansion, so that `--seeds 10**12`
+is refused at once instead of building configurations for hours. The paper grid is 150."""
+
+
 def expand(
     preset: Preset, seeds: int | None = None, overrides: Mapping[str, Any] | None = None
 ) -> list[RunConfig]:
@@ -226,6 +232,14 @@ def expand(
     n_seeds = preset.seeds if seeds is None else seeds
     if n_seeds < 1:
         raise UserError("--seeds must be at least 1")
+    dense_points = math.prod(len(v) for k, v in grid.items() if k not in PRUNING_AXES)
+    pruned_points = math.prod(len(v) for v in grid.values()) * len(preset.methods)
+    planned = n_seeds * (pruned_points + (dense_points if preset.dense else 0))
+    if planned > RUNS_MAX:
+        raise UserError(
+            f"this grid plans {planned} runs ({n_seeds} seeds); at most {RUNS_MAX} fit one "
+            "store (a file per run): ask for fewer seeds or a smaller grid"
+        )
     configs: list[RunConfig] = []
     seen: set[str] = set()
 

@@ -18,7 +18,7 @@ import submitit
 
 from benchmark.config import RunConfig
 from benchmark.errors import UserError
-from benchmark.grid.execute import Outcome, run_once
+from benchmark.grid.execute import Execution, Outcome, run_once
 from benchmark.grid.store import RunStore
 
 
@@ -30,7 +30,6 @@ class SlurmOptions:
     cpus_per_task: int = 8
     parallelism: int = 64
     cluster: str | None = None  # None: detect Slurm; "local": submitit's local executor
-    compile: bool = False  # torch.compile in each task (an execution option: same run id)
 
 
 class GridTask(submitit.helpers.Checkpointable):
@@ -42,10 +41,10 @@ class GridTask(submitit.helpers.Checkpointable):
         root: str,
         device: str,
         threads: int,
-        compile: bool,
+        execution: Execution,
         seen: str | None,
     ) -> Outcome:
-        return run_once(config_data, root, device, threads, compile, seen)
+        return run_once(config_data, root, device, threads, execution, seen)
 
 
 def check_slurm(cluster: str | None) -> None:
@@ -67,6 +66,7 @@ def run_slurm(
     store: RunStore,
     options: SlurmOptions,
     on_finish: Callable[[RunConfig, Outcome], None],
+    execution: Execution,
 ) -> list[Outcome]:
     executor = submitit.AutoExecutor(folder=store.root / "slurm" / "%j", cluster=options.cluster)
     parameters: dict[str, Any] = {
@@ -88,7 +88,7 @@ def run_slurm(
         [str(store.root)] * n,
         [device] * n,
         [options.cpus_per_task] * n,
-        [options.compile] * n,
+        [execution] * n,
         [store.stamp(config.run_id()) for config in configs],
     )
     print(
