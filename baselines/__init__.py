@@ -3,6 +3,7 @@
 from baselines import (  # noqa: F401
     annealed_hybrid,
     dense,
+    drop_and_grow,
     fggp,
     gradient,
     hybrid,
@@ -13,9 +14,15 @@ from baselines import (  # noqa: F401
 from baselines.contract import (
     InvalidSelection,
     PruningMethod,
+    RegrowingMethod,
+    Regrowth,
     StepContext,
+    UpdateClock,
     ask,
+    ask_update,
+    check_regrowth,
     check_selection,
+    regrows,
     wants_context,
 )
 from baselines.registry import (
@@ -31,13 +38,19 @@ __all__ = [
     "SOURCE_PARAM",
     "InvalidSelection",
     "PruningMethod",
+    "RegrowingMethod",
+    "Regrowth",
     "StepContext",
+    "UpdateClock",
     "ask",
+    "ask_update",
     "available",
     "build",
+    "check_regrowth",
     "check_selection",
     "prunes",
     "register",
+    "regrows",
     "resolve_params",
     "wants_context",
 ]

@@ -11,6 +11,14 @@ a keyword parameter `context` in `select`; it then also receives a `StepContext`
 step number and the iteration counts. The harness looks for that parameter once, when the
 method is built, so a method asks for the clock by declaring it and nothing else changes.
 
+A *regrowing* method (dynamic sparse training: GraNet, RigL, SET) may also switch weights
+back on. It has `update(weight, grad, active, k, context) -> Regrowth` instead of (or
+beside) `select`, and a `clock` (`UpdateClock`): the iterations, besides the run's pruning
+steps, at which it is asked. It answers with the weights to remove and the weights to
+grow; the net count it removes is the schedule's `k` (0 at an update that is not a pruning
+step). A grown weight starts at exactly 0.0 with no momentum; a weight it removes and grows
+in the same update stays as it was (GraNet's and RigL's rule: see docs/methods.md).
+
 The harness hands a method copies of its state, never the engine's own tensors, and
 checks the answer against the engine's state: a method that writes into its inputs cannot
 corrupt the masks or make a wrong selection look valid.
@@ -18,7 +26,10 @@ corrupt the masks or make a wrong selection look valid.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import inspect
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -44,6 +55,49 @@ class StepContext:
     n_steps: int
     iteration: int
     total_iterations: int
+    layer_numels: tuple[int, ...] = ()  # the flat vector's layers, in order
+    seed: int = 0  # the run's seed: a method's random draws derive from it and `iteration`
+    update: bool = False  # this iteration is on the regrowing method's own update clock
+
+    def generator(self, stream: int = 0) -> torch.Generator:
+        """A CPU generator for this step's random draws: a pure function of the run's
+        seed, the iteration and `stream`, so a repeated or resumed run draws the same."""
+        words = f"{self.seed}:{self.iteration}:{stream}".encode()
+        seed = int.from_bytes(hashlib.sha256(words).digest()[:8], "little") >> 1
+        return torch.Generator().manual_seed(seed)
+
+
+@dataclass(frozen=True)
+class UpdateClock:
+    """When a regrowing method updates its mask: every `every` training iterations whose
+    training fraction lies in (start, end] (RigL: every 100 up to 75%; GraNet: every 1000
+    for the whole run)."""
+
+    every: int
+    start: float = 0.0
+    end: float = 1.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.every, bool) or not isinstance(self.every, int) or self.every < 1:
+            raise ValueError(f"update_every must be a positive integer, got {self.every!r}")
+        if not 0.0 <= self.start < self.end <= 1.0:
+            raise ValueError(
+                f"need 0 <= update start < update end <= 1, got {self.start}, {self.end}"
+            )
+
+
+@dataclass(frozen=True)
+class Regrowth:
+    """A regrowing method's answer, bool masks over the flat weights, applied in order:
+    `prune` first (those weights are zeroed, as at a pruning step), then the exchange:
+    `remove` switches active weights off and `grow` switches weights on. A grown weight
+    that was inactive before the exchange (a pruned one included) starts at 0.0 with no
+    momentum; one in both `remove` and `grow` stays as it was. The net count, |prune| +
+    |remove| - |grow|, is the plan's `k`."""
+
+    remove: Tensor
+    grow: Tensor
+    prune: Tensor | None = None  # None: nothing pruned before the exchange
 
 
 class PruningMethod(Protocol):
@@ -52,6 +106,23 @@ class PruningMethod(Protocol):
     ) -> Tensor:
         """Return a bool mask over the flat weights with exactly `k` entries, all active."""
         ...
+
+
+class RegrowingMethod(Protocol):
+    clock: UpdateClock
+
+    def update(
+        self, weight: Tensor, grad: Tensor, active: Tensor, k: int, context: StepContext
+    ) -> Regrowth:
+        """Weights to remove and to grow, removing `k` more than it grows."""
+        ...
+
+
+def regrows(method: object) -> bool:
+    """True for a method that can switch weights back on (it has `update` and a `clock`)."""
+    return callable(getattr(method, "update", None)) and isinstance(
+        getattr(method, "clock", None), UpdateClock
+    )
 
 
 class InvalidSelection(UserError):
@@ -64,8 +135,11 @@ class MethodExited(InvalidSelection):
 
 def wants_context(method: PruningMethod) -> bool:
     """True when the method's `select` declares the `context` keyword parameter."""
+    select = getattr(method, "select", None)
+    if select is None:  # a regrowing method: its `update` always gets the context
+        return False
     try:
-        parameters = inspect.signature(method.select).parameters
+        parameters = inspect.signature(select).parameters
     except (TypeError, ValueError):  # a builtin or C callable: the plain contract
         return False
     return CONTEXT_PARAM in parameters
@@ -88,16 +162,39 @@ def ask(
     """
     inputs = (weight.clone(), grad.clone(), active.clone(), k, context.progress)
     extra = {CONTEXT_PARAM: context} if with_context else {}
-    try:
+    with _contained(name, "select"):
         selection = method.select(*inputs, **extra)
-    except (Exception, KeyboardInterrupt):  # errors are the run's; Ctrl-C is the user's
-        raise
-    except BaseException as error:  # SystemExit and the like would end the worker itself
-        raise MethodExited(
-            f"method {name!r} raised {type(error).__name__} in select: a method must return"
-            " a selection or raise an Exception, never end the process"
-        ) from None
     return check_selection(name, selection, active, k)
+
+
+def ask_update(
+    method: RegrowingMethod,
+    name: str,
+    weight: Tensor,
+    grad: Tensor,
+    active: Tensor,
+    k: int,
+    context: StepContext,
+) -> Regrowth:
+    """The regrowing method's update, on copies, checked against the engine's `active`."""
+    with _contained(name, "update"):
+        answer = method.update(weight.clone(), grad.clone(), active.clone(), k, context)
+    return check_regrowth(name, answer, active, k)
+
+
+@contextlib.contextmanager
+def _contained(name: str, call: str) -> Iterator[None]:
+    """Let a method's Exception through as the run's; turn SystemExit and the like, which
+    would end the worker itself, into the run's failure. Ctrl-C stays the user's."""
+    try:
+        yield
+    except (Exception, KeyboardInterrupt):
+        raise
+    except BaseException as error:
+        raise MethodExited(
+            f"method {name!r} raised {type(error).__name__} in {call}: a method must return"
+            " an answer or raise an Exception, never end the process"
+        ) from None
 
 
 def check_selection(name: str, selection: object, active: Tensor, k: int) -> Tensor:
@@ -118,3 +215,36 @@ def check_selection(name: str, selection: object, active: Tensor, k: int) -> Ten
     if revived:
         raise InvalidSelection(f"method {name!r} selected {revived} already-pruned weights")
     return selection
+
+
+def check_regrowth(name: str, answer: object, active: Tensor, k: int) -> Regrowth:
+    """Refuse an update that would corrupt the masks or miss the schedule's count."""
+    if not isinstance(answer, Regrowth):
+        raise InvalidSelection(
+            f"method {name!r} update returned {type(answer).__name__}, not a Regrowth"
+        )
+    prune = torch.zeros_like(active) if answer.prune is None else answer.prune
+    for label, mask in (("remove", answer.remove), ("grow", answer.grow), ("prune", prune)):
+        if not isinstance(mask, Tensor) or mask.shape != active.shape or mask.dtype != torch.bool:
+            raise InvalidSelection(
+                f"method {name!r} update: {label} must be a bool Tensor of shape "
+                f"{tuple(active.shape)}"
+            )
+    stray = int((prune & ~active).sum())
+    if stray:
+        raise InvalidSelection(f"method {name!r} update prunes {stray} already-inactive weights")
+    survivors = active & ~prune
+    stray = int((answer.remove & ~survivors).sum())
+    if stray:
+        raise InvalidSelection(
+            f"method {name!r} update removes {stray} weights that are inactive or pruned"
+        )
+    doubled = int((answer.grow & survivors & ~answer.remove).sum())
+    if doubled:
+        raise InvalidSelection(f"method {name!r} update grows {doubled} weights that stay active")
+    net = int(prune.sum()) + int(answer.remove.sum()) - int(answer.grow.sum())
+    if net != k:
+        raise InvalidSelection(
+            f"method {name!r} update removes {net} weights net, expected exactly {k}"
+        )
+    return answer

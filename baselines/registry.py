@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from baselines import external
-from baselines.contract import PruningMethod
+from baselines.contract import PruningMethod, regrows
 from benchmark.errors import UserError
 
 SOURCE_PARAM = "source_sha256"
@@ -110,10 +110,11 @@ def build(name: str, params: Mapping[str, Any]) -> PruningMethod:
         raise UserError(
             f"method {name!r} failed to build: {type(error).__name__}: {_first_line(error)}"
         ) from None
-    if not callable(getattr(method, "select", None)):
+    if not callable(getattr(method, "select", None)) and not regrows(method):
         raise UserError(
             f"method {name!r} built a {type(method).__name__}, which has no "
-            "select(weight, grad, active, k, progress) method"
+            "select(weight, grad, active, k, progress) method (nor update(...) and an "
+            "UpdateClock `clock`, for a regrowing method)"
         )
     return method
 

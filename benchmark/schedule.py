@@ -49,12 +49,19 @@ def prune_iterations(
     the last one ends the window; a window shorter than n iterations gets one step per
     iteration instead.
     """
-    first, last = prune_window(total_iterations, start, end)
     if every > 0:
-        return list(range((first // every + 1) * every, last + 1, every))
+        return periodic_iterations(total_iterations, start, end, every)
+    first, last = prune_window(total_iterations, start, end)
     window = last - first
     n_steps = min(n_steps, window)
     return [first + math.ceil(i * window / n_steps) for i in range(1, n_steps + 1)]
+
+
+def periodic_iterations(total_iterations: int, start: float, end: float, every: int) -> list[int]:
+    """Every multiple of `every` in the window (start, end] of training: the released
+    pruning clock, and a regrowing method's update clock (GraNet's `steps % 1000 == 0`)."""
+    first, last = prune_window(total_iterations, start, end)
+    return list(range((first // every + 1) * every, last + 1, every))
 
 
 def prune_plan(

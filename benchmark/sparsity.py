@@ -5,7 +5,7 @@ layers stay dense (GraNet and RigL convention). Selection is global: the weights
 all prunable tensors are concatenated into one flat vector and a pruning method picks
 among the currently active entries of that vector. The engine knows nothing of methods:
 the pruning controller (`benchmark.pruning`) asks the method and hands the engine the
-checked set to remove.
+checked sets to remove and, for a regrowing method, to grow.
 
 A pruned weight must stay exactly 0.0 for the rest of the run. SGD can revive it in
 three ways: through its gradient, through its momentum buffer, and through weight
@@ -62,6 +62,12 @@ def erk_densities(shapes: Sequence[tuple[int, ...]], density: float) -> list[flo
         dense |= overflow
 
 
+def _momentum(optimizer: torch.optim.Optimizer | None, param: nn.Parameter) -> Tensor | None:
+    if optimizer is None:
+        return None
+    return optimizer.state.get(param, {}).get("momentum_buffer")
+
+
 class SparsityEngine:
     """Owns the boolean masks of one model and every operation that touches them."""
 
@@ -108,7 +114,7 @@ class SparsityEngine:
     @torch.no_grad()
     def apply_to_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
         for param, mask in zip(self.params, self.masks, strict=True):
-            buffer = optimizer.state.get(param, {}).get("momentum_buffer")
+            buffer = _momentum(optimizer, param)
             if buffer is not None:
                 buffer.mul_(mask)
 
@@ -127,12 +133,41 @@ class SparsityEngine:
     def remove(self, selection: Tensor, optimizer: torch.optim.Optimizer | None = None) -> None:
         """Prune the flat entries of `selection` (already checked to be active ones): from
         now on their weights, gradients and momentum are exactly zero."""
-        for i, pruned in enumerate(torch.split(selection, self.numels)):
-            self.masks[i] &= ~pruned.view_as(self.masks[i])
+        self.update(selection, torch.zeros_like(selection), optimizer)
+
+    @torch.no_grad()
+    def update(
+        self, remove: Tensor, grow: Tensor, optimizer: torch.optim.Optimizer | None = None
+    ) -> int:
+        """Switch off the flat entries of `remove` and switch on those of `grow` (both
+        checked by the controller); returns how many weights were grown.
+
+        A grown weight was inactive, so its value and momentum are already exactly zero;
+        its gradient of this iteration is zeroed too, so the optimizer step that follows
+        leaves it at 0.0 and it starts training at the next iteration, as in GraNet and
+        RigL, whose updates follow the step. A weight in both sets stays as it was.
+        """
+        grown = 0
+        for i, (off, on) in enumerate(
+            zip(torch.split(remove, self.numels), torch.split(grow, self.numels), strict=True)
+        ):
+            mask = self.masks[i]
+            new = on.view_as(mask) & ~mask
+            mask &= ~off.view_as(mask)
+            mask |= on.view_as(mask)
+            grown += int(new.sum())
+            param = self.params[i]
+            param.masked_fill_(new, 0.0)
+            if param.grad is not None:
+                param.grad.masked_fill_(new, 0.0)
+            buffer = _momentum(optimizer, param)
+            if buffer is not None:
+                buffer.masked_fill_(new, 0.0)
         self.apply_to_weights()
         self.apply_to_gradients()
         if optimizer is not None:
             self.apply_to_optimizer(optimizer)
+        return grown
 
     # --- measurement ------------------------------------------------------------------
     @torch.no_grad()

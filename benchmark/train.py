@@ -276,6 +276,7 @@ class TrainingRun:
             pruning_plan(config, len(self.train_loader), self.engine),
             len(self.train_loader),
             config.epochs * len(self.train_loader),
+            seed=config.seed,
         )
         self.fused_optimizer = device.type == "cuda"
         self.optimizer = make_optimizer(self.model, config, fused=self.fused_optimizer)
@@ -287,6 +288,7 @@ class TrainingRun:
         self.dense_macs = flops.inference_macs(self.positions, _all_weights(self.model))
         self.current_macs = self._forward_macs()
         self.train_macs = 0
+        self.dense_gradient_macs = 0
         self.history: list[dict[str, Any]] = []
         self.iteration = 0
         self.elapsed = 0.0  # seconds spent in earlier sessions of this run
@@ -319,6 +321,11 @@ class TrainingRun:
         self.optimizer.step()
         self.engine.apply_to_weights()
         self.train_macs += 3 * self.current_macs * len(labels)
+        if self.pruner.dense_gradient_read:
+            # RigL's accounting: the weight gradient of that backward pass is dense.
+            extra = (self.dense_macs - self.current_macs) * len(labels)
+            self.train_macs += extra
+            self.dense_gradient_macs += extra
         self.iteration += 1
         return loss.detach()
 
@@ -375,6 +382,7 @@ class TrainingRun:
             "history": self.history,
             "iteration": self.iteration,
             "train_macs": self.train_macs,
+            "dense_gradient_macs": self.dense_gradient_macs,
             "elapsed": elapsed,
             "precision": self.precision,
         }
@@ -395,6 +403,7 @@ class TrainingRun:
         self.history = state["history"]
         self.iteration = state["iteration"]
         self.train_macs = state["train_macs"]
+        self.dense_gradient_macs = state.get("dense_gradient_macs", 0)
         self.elapsed = state["elapsed"]
         # A run keeps the arithmetic it started with, even if `auto` would now resolve
         # otherwise (resumed on another kind of device): one run, one precision.
@@ -436,6 +445,7 @@ class TrainingRun:
             "cost": {
                 "wall_seconds": wall_seconds,
                 "train_flops": self.train_macs,
+                "dense_gradient_flops": self.dense_gradient_macs,
                 "dense_train_flops": 3 * self.dense_macs * config.epochs * len(splits.train[0]),
                 "inference_flops": self.current_macs,
                 "dense_inference_flops": self.dense_macs,
