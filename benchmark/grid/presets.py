@@ -63,8 +63,14 @@ _RESERVED = {
 
 @dataclass(frozen=True)
 class MethodSpec:
+    """A [[method]] table. `fixed_sparsity`: the method trains at the target sparsity
+    from the start (RigL, SET: an ERK mask of the target density), so its runs take
+    init_density = 1 - target_sparsity whatever the grid's start; a grid over starts
+    plans each such run once."""
+
     name: str
     params: tuple[tuple[str, Any], ...] = ()
+    fixed_sparsity: bool = False
 
 
 @dataclass(frozen=True)
@@ -198,12 +204,20 @@ def _method_specs(entry: Any, path: Path) -> list[MethodSpec]:
     if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
         raise UserError(f"preset {path}: each [[method]] needs a name")
     params = entry.get("params", {})
-    if not isinstance(params, dict) or set(entry) - {"name", "params"}:
-        raise UserError(f"preset {path}: [[method]] {entry['name']!r} takes only name and params")
+    fixed = entry.get("fixed_sparsity", False)
+    if not isinstance(params, dict) or set(entry) - {"name", "params", "fixed_sparsity"}:
+        raise UserError(
+            f"preset {path}: [[method]] {entry['name']!r} takes only name, params and "
+            "fixed_sparsity"
+        )
+    if not isinstance(fixed, bool):
+        raise UserError(
+            f"preset {path}: [[method]] {entry['name']!r} fixed_sparsity must be true or false"
+        )
     where = f"preset {path} [[method]] {entry['name']!r} params"
     axes = {k: _axis(v, f"{where} {k}") if isinstance(v, list) else [v] for k, v in params.items()}
     return [
-        MethodSpec(entry["name"], tuple(sorted(zip(axes, values, strict=True))))
+        MethodSpec(entry["name"], tuple(sorted(zip(axes, values, strict=True))), fixed)
         for values in itertools.product(*axes.values())
     ]
 
@@ -248,6 +262,9 @@ def expand(
         # (seed, method, and the dense baseline's zero sparsity).
         arch = {**preset.base_for(""), **overrides, **values}.get("arch", RunConfig().arch)
         fields = {**preset.base_for(arch), **overrides, **values}
+        if fields.pop("fixed_sparsity", False):
+            target = fields.get("target_sparsity", RunConfig().target_sparsity)
+            fields["init_density"] = round(1.0 - target, 12)  # 0.05, not 0.050000000000000044
         config = prepare(config_from_dict(fields))
         if config.run_id() not in seen:
             seen.add(config.run_id())
@@ -257,7 +274,15 @@ def expand(
         point = dict(zip(axes, combination, strict=True))
         for method in preset.methods:
             for seed in range(n_seeds):
-                add({**point, "method": method.name, "method_params": method.params, "seed": seed})
+                add(
+                    {
+                        **point,
+                        "method": method.name,
+                        "method_params": method.params,
+                        "fixed_sparsity": method.fixed_sparsity,
+                        "seed": seed,
+                    }
+                )
     if preset.dense:
         dense_axes = [axis for axis in axes if axis not in PRUNING_AXES]
         for combination in itertools.product(*(grid[axis] for axis in dense_axes)):
