@@ -27,6 +27,8 @@ from benchmark.sparsity import GradientSource, SparsityEngine
 from benchmark.train import train
 from tests.test_cli import TINY_FLAGS
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 def flags(*true: int, n: int = 8) -> torch.Tensor:
     mask = torch.zeros(n, dtype=torch.bool)
@@ -257,9 +259,13 @@ def test_counts_and_zeros_after_every_rigl_update():
     assert all(e["removed"] == e["grown"] > 0 and e["pruned"] == 0 for e in pruner.log[:-1])
     assert pruner.log[-1]["grown"] == 0
     # at most the exchange's size: a weight dropped and regrown at once counts as neither
-    assert 0 < pruner.log[0]["grown"] <= sum(
-        layer_drop_count(n, 0.3 * 0.5 * (1 + math.cos(math.pi * 4 / 30)), "floor")
-        for n in (int(m.sum()) for m in engine.masks)
+    assert (
+        0
+        < pruner.log[0]["grown"]
+        <= sum(
+            layer_drop_count(n, 0.3 * 0.5 * (1 + math.cos(math.pi * 4 / 30)), "floor")
+            for n in (int(m.sum()) for m in engine.masks)
+        )
     )
 
 
@@ -358,40 +364,15 @@ def test_fixed_sparsity_must_be_a_boolean(tmp_path):
         load_preset(str(preset))
 
 
-SWAP_FILE = '''
-import torch
-from baselines import Regrowth, UpdateClock
-from baselines.criteria import smallest_k
-
-
-class Swap:
-    """Each update, exchange the `n` smallest active weights for the `n` inactive ones
-    with the largest gradient; prune by magnitude when the plan says so."""
-
-    def __init__(self, n=4, every=2):
-        self.n = n
-        self.clock = UpdateClock(every)
-
-    def update(self, weight, grad, active, k, context):
-        prune = smallest_k(weight.abs(), active, k)
-        alive = active & ~prune
-        if not context.update:
-            return Regrowth(torch.zeros_like(active), torch.zeros_like(active), prune)
-        drop = smallest_k(weight.abs(), alive, self.n)
-        grow = smallest_k(-grad.abs(), ~(alive & ~drop), self.n)
-        return Regrowth(drop, grow, prune)
-'''
-
-
 def test_an_out_of_tree_regrowing_method_runs_through_the_file_mechanism(tmp_path, capsys):
-    path = tmp_path / "swap.py"
-    path.write_text(SWAP_FILE)
+    """The guide's example (docs/adding-a-baseline.md, section 9), loaded from its file."""
+    spec = f"{ROOT / 'examples' / 'gradient_swap.py'}:GradientSwap"
     out = tmp_path / "out"
-    argv = [*TINY_FLAGS, "--method", f"{path}:Swap", "--target-sparsity", "0.8"]
+    argv = [*TINY_FLAGS, "--method", spec, "--method-param", "every=2", "--target-sparsity", "0.8"]
     assert run_main([*argv, "--out", str(out), "--quiet"]) == 0, capsys.readouterr().err
     (result_file,) = out.glob("*.json")
     result = json.loads(result_file.read_text())
     assert result["final"]["mask_sparsity"] == pytest.approx(0.8, abs=1e-5)
     assert sum(e["grown"] for e in result["prune_schedule"]) > 0
-    assert result["config"]["method_params"]["n"] == 4
-    assert Path(result["config"]["method"]).name == "swap.py:Swap"
+    assert result["config"]["method_params"]["n"] == 64
+    assert result["cost"]["dense_gradient_flops"] > 0
