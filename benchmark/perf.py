@@ -53,7 +53,7 @@ from benchmark.errors import UserError
 from benchmark.grid.presets import expand, load_preset
 from benchmark.models import ARCHS, build_model
 from benchmark.run import ensure_writable
-from benchmark.schedule import prune_iterations
+from benchmark.schedule import periodic_iterations, prune_iterations
 from benchmark.sparsity import prunable_layers
 from benchmark.train import (
     DEFAULT_DATA_DIR,
@@ -128,16 +128,20 @@ def paper_config(arch: str, width: float, batch_size: int | None, precision: str
 
 
 def cifar_prune_steps(config: RunConfig) -> int:
-    """How many pruning steps `config` takes on CIFAR-10's 50,000 training images."""
-    return len(
+    """How many mask changes `config` makes on CIFAR-10's 50,000 training images: its
+    pruning steps and, for a regrowing method (GraNet: every 1000 iterations), the
+    updates of its own clock, each about the cost of a pruning step."""
+    total = config.epochs * math.ceil(CIFAR_TRAIN_IMAGES / config.batch_size)
+    steps = set(
         prune_iterations(
-            config.epochs * math.ceil(CIFAR_TRAIN_IMAGES / config.batch_size),
-            config.prune_start,
-            config.prune_end,
-            config.prune_steps,
-            config.prune_every,
+            total, config.prune_start, config.prune_end, config.prune_steps, config.prune_every
         )
     )
+    method = baselines.build(config.method, config.method_kwargs)
+    if baselines.regrows(method):
+        clock = method.clock
+        steps |= set(periodic_iterations(total, clock.start, clock.end, clock.every))
+    return len(steps)
 
 
 def synchronize(device: torch.device) -> None:

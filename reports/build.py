@@ -1,4 +1,5 @@
-"""Assemble the report folder: summary.json, results.csv, table.csv, table.tex, report.html.
+"""Assemble the report folder: summary.json, results.csv, table.csv, regrowth.csv, table.tex
+and report.html.
 
 The statistics come in already computed (`benchmark.stats.summarise`); this module only
 lays them out, so the HTML, the CSVs and the LaTeX table say the same thing. The set is
@@ -32,9 +33,11 @@ from reports import plots
 from reports.styles import method_order
 from reports.tables import (
     DENSE,
+    REGROWTH_COLUMNS,
     RUN_COLUMNS,
     TABLE_COLUMNS,
     Entry,
+    RegrowthRow,
     Run,
     aggregate_rows,
     cost_rows,
@@ -42,6 +45,8 @@ from reports.tables import (
     pairwise_rows,
     paper_tables,
     rank_table,
+    regrowth_csv_row,
+    regrowth_rows,
     run_rows,
 )
 
@@ -54,6 +59,8 @@ class ReportFiles:
     summary: Path
     results_csv: Path
     table_csv: Path
+    regrowth_csv: Path
+    """Weights grown per setting and method; only its header when no run grew any."""
     latex: Path
 
 
@@ -80,6 +87,7 @@ def _files(folder: Path) -> ReportFiles:
         summary=folder / "summary.json",
         results_csv=folder / "results.csv",
         table_csv=folder / "table.csv",
+        regrowth_csv=folder / "regrowth.csv",
         latex=folder / "table.tex",
     )
 
@@ -98,10 +106,12 @@ def _write_report(
     )
     rows = run_rows(runs, keys)
     tables = paper_tables(summary, reference)
+    regrowth = regrowth_rows(runs, keys)
     files = _files(folder)
     write_json_atomic(files.summary, summary)
     _write_csv(files.results_csv, RUN_COLUMNS, rows)
     _write_csv(files.table_csv, TABLE_COLUMNS, aggregate_rows(summary))
+    _write_csv(files.regrowth_csv, REGROWTH_COLUMNS, [regrowth_csv_row(r) for r in regrowth])
     write_bytes_atomic(files.latex, latex_table(tables, reference).encode())
     html = render(
         title=title,
@@ -111,6 +121,7 @@ def _write_report(
         keys=keys,
         rows=rows,
         tables=tables,
+        regrowth=regrowth,
         command=command,
         reference=reference,
     )
@@ -165,6 +176,7 @@ def render(
     keys: RunKeys,
     rows: list[dict[str, Any]],
     tables: list,
+    regrowth: Sequence[RegrowthRow],
     command: str,
     reference: str,
 ) -> str:
@@ -194,6 +206,7 @@ def render(
         "schedule_plot": schedule_plot,
         "schedule_disagreements": disagreements,
         "layer_plots": plots.layer_densities(runs, keys, styles),
+        "regrowth": regrowth,
         "cost": cost_rows(runs, keys),
         "run_rows": rows,
         "problems": [row for row in rows if row["status"] != "completed"],
@@ -213,6 +226,8 @@ def render(
         pval=_pval,
         interval=_interval,
         ratio=_ratio,
+        percent=_percent,
+        count=_count,
         entry_text=lambda entry: _entry_text(entry, len(seeds)),
         short_setting=_short_settings(summary),
     )
@@ -314,6 +329,16 @@ def _interval(ci: Sequence[float] | None) -> str:
 
 def _ratio(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}×"
+
+
+def _percent(value: float | None, digits: int) -> str:
+    """A number that already is a percentage."""
+    return "—" if value is None else f"{value:.{digits}f}%"
+
+
+def _count(value: float) -> str:
+    """A mean count of weights: whole numbers as such, with thousands separated."""
+    return f"{value:,.0f}" if value == round(value) else f"{value:,.1f}"
 
 
 def _entry_text(entry: Entry | None, seeds: int) -> str:

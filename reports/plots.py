@@ -288,7 +288,16 @@ def sparsity_schedules(runs: Sequence[Run], keys: RunKeys) -> tuple[Plot | None,
 
 
 def _schedule(record: Mapping) -> tuple[tuple[float, float], ...]:
-    return tuple((round(s["epoch"], 9), round(s["density"], 12)) for s in record["prune_schedule"])
+    """The (epoch, density) steps of a run: its mask updates that pruned weights, net.
+
+    An update that pruned nothing kept the density: regrowth methods log one at each of
+    their updates between the pruning steps that every method shares.
+    """
+    return tuple(
+        (round(s["epoch"], 9), round(s["density"], 12))
+        for s in record["prune_schedule"]
+        if s.get("pruned") != 0
+    )
 
 
 def layer_densities(runs: Sequence[Run], keys: RunKeys, styles: Mapping[str, Style]) -> list[Plot]:

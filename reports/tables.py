@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-from benchmark.stats import RunKeys
+from benchmark.stats import RunKeys, Setting
 from benchmark.stats.ranking import ALPHA
 from benchmark.stats.table import CONDITION_FIELDS, MODEL_FIELDS
 from reports.styles import method_order
@@ -398,6 +398,8 @@ class CostRow:
     train_flops_vs_dense: float | None
     inference_flops_vs_dense: float | None
     sparsity: float
+    dense_gradient_percent: float | None
+    """Mean share (%) of the training MACs spent on dense gradients (RigL/GraNet growth)."""
 
 
 def cost_rows(runs: Sequence[Run], keys: RunKeys) -> list[CostRow]:
@@ -430,12 +432,118 @@ def cost_rows(runs: Sequence[Run], keys: RunKeys) -> list[CostRow]:
                 train_flops_vs_dense=_mean_ratio(costs, "train_flops"),
                 inference_flops_vs_dense=_mean_ratio(costs, "inference_flops"),
                 sparsity=statistics.mean(r["final"]["sparsity"] for r in records),
+                dense_gradient_percent=_mean_known(_dense_gradient_percent(c) for c in costs),
             )
         )
     return rows
 
 
 def _mean_ratio(costs: Sequence[Mapping], name: str) -> float | None:
-    ratios = [_ratio(c, name) for c in costs]
-    known = [r for r in ratios if r is not None and math.isfinite(r)]
+    return _mean_known(_ratio(c, name) for c in costs)
+
+
+def _dense_gradient_percent(cost: Mapping[str, Any]) -> float | None:
+    """`dense_gradient_flops` as a percentage of `train_flops`, which includes it.
+
+    Records from before regrowth methods lack the field: they spent nothing on it.
+    """
+    spent, total = cost.get("dense_gradient_flops", 0), cost.get("train_flops")
+    return 100 * spent / total if spent is not None and total else None
+
+
+def _mean_known(values: Iterable[float | None]) -> float | None:
+    """The mean of the finite values; None when there is none."""
+    known = [v for v in values if v is not None and math.isfinite(v)]
     return statistics.mean(known) if known else None
+
+
+# ---------------------------------------------------------------- regrowth
+
+
+def grown(entry: Mapping[str, Any]) -> int:
+    """Weights a mask update switched on that were inactive before it (0 in older records)."""
+    return entry.get("grown") or 0
+
+
+@dataclass(frozen=True)
+class Growth:
+    """What one run's mask updates switched on over its whole training."""
+
+    grown: int
+    updates: int
+    """Mask updates that grew at least one weight."""
+    prunable: int
+    """Prunable weights of the network: the sum of `numel` over its layers."""
+
+    @property
+    def percent(self) -> float | None:
+        return 100 * self.grown / self.prunable if self.prunable else None
+
+
+def run_growth(record: Mapping[str, Any]) -> Growth:
+    counts = [grown(entry) for entry in record["prune_schedule"]]
+    return Growth(
+        grown=sum(counts),
+        updates=sum(count > 0 for count in counts),
+        prunable=sum(layer["numel"] for layer in record["layers"]),
+    )
+
+
+@dataclass(frozen=True)
+class RegrowthRow:
+    """One method in one setting, means over its completed runs (regrowth.csv, the report)."""
+
+    setting: Setting
+    method: str
+    n: int
+    grown_mean: float
+    grown_percent_mean: float | None
+    """Weights grown as a percentage of the prunable weights; a weight grown twice counts twice."""
+    growth_updates_mean: float
+
+
+_REGROWTH_NUMBERS = tuple(f.name for f in fields(RegrowthRow) if f.name != "setting")
+REGROWTH_COLUMNS = ("setting", *SETTING_FIELDS, *_REGROWTH_NUMBERS)
+
+
+def regrowth_rows(runs: Sequence[Run], keys: RunKeys) -> list[RegrowthRow]:
+    """Each setting and method some of whose completed runs grew weights; others have none.
+
+    Ordered as the cost table: by model, densest start first, then target and method.
+    """
+    growths: dict[tuple[Setting, str], list[Growth]] = defaultdict(list)
+    for run in runs:
+        if run.completed:
+            setting, label, _ = keys.of_config(run.config)
+            growths[(setting, label)].append(run_growth(run.record))
+    order = {label: i for i, label in enumerate(method_order(label for _, label in growths))}
+    cells = sorted(
+        growths,
+        key=lambda c: (c[0].model.name, -c[0].init_density, c[0].target_sparsity, order[c[1]]),
+    )
+    return [
+        _regrowth_row(setting, label, growths[(setting, label)])
+        for setting, label in cells
+        if any(g.grown for g in growths[(setting, label)])
+    ]
+
+
+def _regrowth_row(setting: Setting, method: str, growths: Sequence[Growth]) -> RegrowthRow:
+    return RegrowthRow(
+        setting=setting,
+        method=method,
+        n=len(growths),
+        grown_mean=statistics.mean(g.grown for g in growths),
+        grown_percent_mean=_mean_known(g.percent for g in growths),
+        growth_updates_mean=statistics.mean(g.updates for g in growths),
+    )
+
+
+def regrowth_csv_row(row: RegrowthRow) -> dict[str, Any]:
+    """A row of regrowth.csv: the setting's name and fields, then the row's numbers."""
+    where = row.setting.as_dict()
+    return {
+        "setting": row.setting.name,
+        **{name: where[name] for name in SETTING_FIELDS},
+        **{name: getattr(row, name) for name in _REGROWTH_NUMBERS},
+    }

@@ -81,13 +81,15 @@ def test_tiny_benchmark_figures_are_consistent(tmp_path, capsys):
         50 * prune["seconds"] / (160 * harness["epoch_with_eval_seconds"])
     )
 
-    # the paper grid: 150 runs, half per arch; only the measured arch is projected
+    # the paper grid: 186 runs, half per arch; only the measured arch is projected
     grid = figures["grid"]
-    assert grid["runs"] == 150 and grid["missing_archs"] == ["resnet50"]
+    assert grid["runs"] == 186 and grid["missing_archs"] == ["resnet50"]
     assert grid["device_hours"] is None and not grid["paper_settings"]
     vgg = grid["per_arch"]["vgg19"]
-    # every pruning run of the paper grid: 50 steps (2000, 4000, ... 100,000 at batch 64)
-    assert (vgg["runs"], vgg["run_epochs"], vgg["pruning_steps"]) == (75, 75 * 160, 72 * 50)
+    # every pruning run: 50 steps (2000, 4000, ... 100,000 at batch 64); GraNet's 18 runs
+    # also update every 1000 iterations of 125,120: 125 updates, 50 of them on those steps
+    assert (vgg["runs"], vgg["run_epochs"]) == (93, 93 * 160)
+    assert vgg["pruning_steps"] == 72 * 50 + 18 * 125
     assert vgg["seconds"] == pytest.approx(
         vgg["run_epochs"] * harness["epoch_with_eval_seconds"]
         + vgg["pruning_steps"] * prune["seconds"]

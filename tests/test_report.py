@@ -15,7 +15,18 @@ from reports import Run, build_report
 from reports.browser import check_page, find_chromium
 from reports.plots import cd_cliques
 from reports.styles import method_order, method_styles
-from reports.tables import latex_table, pairwise_rows, paper_tables, rank_table, run_rows
+from reports.tables import (
+    REGROWTH_COLUMNS,
+    Growth,
+    cost_rows,
+    latex_table,
+    pairwise_rows,
+    paper_tables,
+    rank_table,
+    regrowth_rows,
+    run_growth,
+    run_rows,
+)
 
 
 def result(
@@ -111,6 +122,56 @@ def _noise(method: str, seed: int) -> float:
 
 def as_runs(results: list[dict[str, Any]]) -> list[Run]:
     return [Run(r["run_id"], r["config"], r["status"], r) for r in results]
+
+
+def regrowing(
+    method: str,
+    seed: int,
+    *,
+    regrown: tuple[int, int] = (0, 0),
+    regrowth: tuple[int, ...] = (),
+    sparsity: float = 0.95,
+    dense_gradient_flops: float = 0.0,
+    train_flops: float | None = None,
+) -> dict[str, Any]:
+    """A run of a regrowth method: `result`'s two pruning steps, the i-th of which also
+    regrows `regrown[i]` of the weights it drops, and between them a pure regrowth update
+    (nothing pruned, the density kept) per count in `regrowth`. 150 prunable weights."""
+    record = result(method, 70.0 + seed, seed, sparsity=sparsity)
+    first, second = (
+        {**entry, "removed": entry["pruned"] + grown, "grown": grown}
+        for entry, grown in zip(record["prune_schedule"], regrown, strict=True)
+    )
+    updates = [
+        {**first, "iteration": 1 + i, "epoch": 0.5, "pruned": 0, "removed": grown, "grown": grown}
+        for i, grown in enumerate(regrowth)
+    ]
+    schedule = [first, *updates, second]
+    record["prune_schedule"] = [{**entry, "step": i} for i, entry in enumerate(schedule, 1)]
+    record["cost"]["dense_gradient_flops"] = dense_gradient_flops
+    if train_flops is not None:
+        record["cost"]["train_flops"] = train_flops
+    return record
+
+
+def with_regrowth() -> list[dict[str, Any]]:
+    """`fabricated` and three methods with the new schedule keys (docs/results.md).
+
+    rigl at 95%, train_flops 300 * 0.05 = 15 each, 150 prunable weights:
+      seed 0 grows 0 + 6 + 4 = 10 in 2 updates (6.667%), dense gradients 1.5 (10%);
+      seed 1 grows 3 in 1 update (2%), dense gradients 3.0 (20%);
+      seed 2 grows nothing in its one regrowth update, spends nothing on dense gradients (0%).
+    rigl at 98%: 5 + 10 + 10 + 5 = 30 in 4 updates (20%), train_flops 0 (no share).
+    gmp at 95%: the new keys, but it never grows a weight.
+    """
+    return [
+        *fabricated(),
+        regrowing("rigl", 0, regrown=(0, 4), regrowth=(6,), dense_gradient_flops=1.5),
+        regrowing("rigl", 1, regrowth=(3,), dense_gradient_flops=3.0),
+        regrowing("rigl", 2, regrowth=(0,)),
+        regrowing("rigl", 0, regrown=(5, 5), regrowth=(10, 10), sparsity=0.98, train_flops=0),
+        *(regrowing("gmp", seed) for seed in range(2)),
+    ]
 
 
 # --- pure parts ------------------------------------------------------------------------
@@ -242,6 +303,41 @@ def test_run_rows_show_failed_and_missing_runs():
     ]
 
 
+def keys_of(runs: list[Run]) -> RunKeys:
+    return RunKeys.of([run.config for run in runs])
+
+
+def test_run_growth_sums_grown_over_the_schedule():
+    assert run_growth(regrowing("rigl", 0, regrown=(0, 4), regrowth=(6, 0))) == Growth(10, 2, 150)
+    assert run_growth(result("fggp", 80.0, 0)) == Growth(0, 0, 150)  # no `grown`: none
+    assert Growth(30, 4, 150).percent == pytest.approx(20.0) and Growth(0, 0, 0).percent is None
+
+
+def test_regrowth_rows_by_hand():
+    runs = as_runs(with_regrowth())
+    rows = regrowth_rows(runs, keys_of(runs))
+    assert [(r.method, r.setting.target_sparsity, r.n) for r in rows] == [
+        ("rigl", 0.95, 3),
+        ("rigl", 0.98, 1),
+    ]  # gmp and the paper's methods never grow a weight: no rows
+    at95, at98 = rows
+    assert at95.grown_mean == pytest.approx((10 + 3 + 0) / 3)
+    assert at95.grown_percent_mean == pytest.approx((100 * 10 / 150 + 100 * 3 / 150 + 0) / 3)
+    assert at95.growth_updates_mean == pytest.approx((2 + 1 + 0) / 3)
+    assert at98.grown_mean == 30 and at98.growth_updates_mean == 4
+    assert at98.grown_percent_mean == pytest.approx(20.0)
+
+
+def test_cost_rows_give_the_share_spent_on_dense_gradients():
+    runs = as_runs(with_regrowth())
+    rows = {(r.method, r.target_sparsity): r for r in cost_rows(runs, keys_of(runs))}
+    assert rows[("rigl", 0.95)].dense_gradient_percent == pytest.approx((10 + 20 + 0) / 3)
+    assert rows[("rigl", 0.98)].dense_gradient_percent is None  # train_flops 0
+    assert rows[("gmp", 0.95)].dense_gradient_percent == 0.0
+    assert rows[("fggp", 0.95)].dense_gradient_percent == 0.0  # older records: nothing spent
+    assert rows[("dense", None)].dense_gradient_percent == 0.0
+
+
 # --- the whole report --------------------------------------------------------------------
 
 
@@ -283,6 +379,59 @@ def test_report_from_fabricated_results_is_self_contained(tmp_path):
     assert "Seeds for 0.5" in html
     for verdict in re.findall(r'class="status status-(\w+)"', html):
         assert verdict in ("supported", "contradicted", "inconclusive")
+
+
+def _section(html: str, name: str) -> str:
+    return html.split(f'<section id="{name}"', 1)[1].split("</section>", 1)[0]
+
+
+def test_report_shows_the_weights_grown_and_what_dense_gradients_cost(tmp_path):
+    files = build(tmp_path, with_regrowth())
+    html = files.html.read_text()
+    assert 'href="#regrowth"' in html
+    section = _section(html, "regrowth")
+    assert "switches it on while it was inactive" in section and "exactly 0.0" in section
+    assert "dropped and regrown in the same update" in section
+    body = section.split("<tbody>")[1]
+    assert body.count("<tr>") == 2 and "gmp" not in body and "fggp" not in body
+    assert "<td>3</td><td>4.3</td><td>2.89%</td><td>1.0</td>" in body
+    assert "<td>1</td><td>30</td><td>20.00%</td><td>4.0</td>" in body
+    with files.regrowth_csv.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["method"], r["target_sparsity"], r["n"]) for r in rows] == [
+        ("rigl", "0.95", "3"),
+        ("rigl", "0.98", "1"),
+    ]
+    first = rows[0]
+    assert first["setting"].endswith("init=1 sparsity=0.95") and first["arch"] == "vgg19"
+    assert float(first["grown_mean"]) == pytest.approx(13 / 3)
+    assert float(first["grown_percent_mean"]) == pytest.approx(26 / 9)
+    assert float(first["growth_updates_mean"]) == pytest.approx(1.0)
+    assert float(rows[1]["grown_percent_mean"]) == pytest.approx(20.0)
+    cost = _section(html, "cost")
+    assert '<th scope="col">Dense gradients</th>' in cost
+    assert re.search(
+        r'<td class="text">rigl</td><td>3</td>\n<td>[^<]*</td><td>[^<]*</td><td>10.00%</td>', cost
+    )
+    assert re.search(
+        r'<td class="text">rigl</td><td>1</td>\n<td>[^<]*</td><td>[^<]*</td><td>—</td>', cost
+    )
+    # the pure regrowth updates do not make rigl's sparsity schedule differ from the others'
+    assert "recorded different schedules" not in html
+    assert "such as the regrowth updates between pruning steps, left aside" in html
+
+
+def test_no_regrowth_table_when_no_run_grew_a_weight(tmp_path):
+    files = build(tmp_path, [*fabricated(), *(regrowing("gmp", seed) for seed in range(2))])
+    html = files.html.read_text()
+    assert 'id="regrowth"' not in html and 'href="#regrowth"' not in html
+    with files.regrowth_csv.open() as handle:
+        reader = csv.DictReader(handle)
+        assert list(reader) == [] and tuple(reader.fieldnames) == REGROWTH_COLUMNS
+    assert re.search(
+        r'<td class="text">gmp</td><td>2</td>\n<td>[^<]*</td><td>[^<]*</td><td>0.00%</td>',
+        _section(html, "cost"),
+    )
 
 
 def test_report_with_one_seed_and_one_method(tmp_path):
