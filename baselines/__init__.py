@@ -26,6 +26,7 @@ from baselines.contract import (
     wants_context,
 )
 from baselines.registry import (
+    PACKAGE_PARAM,
     SOURCE_PARAM,
     available,
     build,
@@ -35,6 +36,7 @@ from baselines.registry import (
 )
 
 __all__ = [
+    "PACKAGE_PARAM",
     "SOURCE_PARAM",
     "InvalidSelection",
     "PruningMethod",
