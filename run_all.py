@@ -24,8 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmark import regression, stats
+from benchmark.cli import ensure_free_space, ensure_writable, space_needed
 from benchmark.config import RunConfig, config_from_dict, parse_assignment
-from benchmark.errors import UserError
+from benchmark.errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, EXIT_USER_ERROR, UserError
 from benchmark.grid.execute import UNSAVED, Execution, Outcome, device_slots, run_local
 from benchmark.grid.presets import (
     Preset,
@@ -37,7 +38,6 @@ from benchmark.grid.presets import (
 from benchmark.grid.slurm import SlurmOptions, check_slurm, run_slurm
 from benchmark.grid.store import FAILED, RunStore, completed
 from benchmark.recipe import available_recipes, load_recipe
-from benchmark.run import ensure_free_space, ensure_writable, space_needed
 from reports import ReportFiles, Run, build_report
 
 
@@ -349,7 +349,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         preset, configs, store = plan(args)
         check_execution(args)
-        gate = regression.Gate.open(args, preset, configs)  # None without --check/--update-...
+        gate = regression.Gate.open(  # None without --check/--update-reference
+            preset,
+            configs,
+            check=args.check,
+            update=args.update_reference,
+            report_only=args.report_only,
+            grid_words=grid_command(args.preset, args.dataset, args.seeds, args.set, args.recipe),
+        )
         if not (args.dry_run or args.seed_plan):  # a report is written even with --report-only
             for folder in store.folders():
                 ensure_writable(folder)
@@ -370,40 +377,40 @@ def main(argv: list[str] | None = None) -> int:
             unsaved = execute(todo, store, args)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print(
             "interrupted: finished runs are kept and running ones resume from their "
             "checkpoints; run the same command again",
             file=sys.stderr,
         )
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenProcessPool:
         print(
             "error: a worker process died; finished runs are kept, run the same command "
             "again to resume",
             file=sys.stderr,
         )
-        return 1
+        return EXIT_RUN_FAILED
     try:
         records = store.read_all(configs)  # once more: the runs just finished wrote theirs
         summarise(configs, records, store)
         report = analyse(preset, configs, records, store, args)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print(
             "interrupted while writing the report: every finished run is kept and the "
             "previous report, if any, is still whole; --report-only rebuilds it",
             file=sys.stderr,
         )
-        return 130
+        return EXIT_INTERRUPTED
     print(f"\nresults: {store.root}/runs/\nstatistics: {report.summary}\nreport: {report.html}")
     failed = unsaved or any(r is not None and r["status"] in FAILED for r in records.values())
     if gate is not None:
         return gate.close(records)
-    return 1 if failed else 0
+    return EXIT_RUN_FAILED if failed else 0
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import hashlib
 import json
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -126,30 +126,65 @@ class RunConfig:
 
 
 def _coerce(type_name: str, value: Any) -> Any:
-    if type_name == "float":
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise TypeError
-        return float(value)
-    if type_name == "int":
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-            raise TypeError
-        return int(value)
-    if type_name == "bool":
-        if not isinstance(value, bool):
+    return FIELD_TYPES[type_name].coerce(value)
+
+
+def _float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError
+    return float(value)
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        raise TypeError
+    return int(value)
+
+
+def _of(kind: type) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if not isinstance(value, kind):
             raise TypeError
         return value
-    if type_name == "str":
-        if not isinstance(value, str):
-            raise TypeError
-        return value
-    if type_name == "tuple[float, ...]":
-        if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
-            raise TypeError
-        return tuple(_coerce("float", v) for v in value)
-    if type_name == "tuple[tuple[str, Any], ...]":
-        items = value.items() if isinstance(value, Mapping) else value
-        return tuple(sorted((str(k), v) for k, v in items))
-    raise TypeError(type_name)
+
+    return check
+
+
+def _floats(value: Any) -> tuple[float, ...]:
+    if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
+        raise TypeError
+    return tuple(_float(v) for v in value)
+
+
+def _params(value: Any) -> tuple[tuple[str, Any], ...]:
+    items = value.items() if isinstance(value, Mapping) else value
+    return tuple(sorted((str(k), v) for k, v in items))
+
+
+def parse_floats(text: str) -> tuple[float, ...]:
+    """`0.5,0.75` from a command line (ValueError when a part is not a number)."""
+    return tuple(float(part) for part in text.split(",") if part.strip())
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldType:
+    """How a `RunConfig` field's annotation reads a value: `coerce` from TOML/JSON data
+    (TypeError or ValueError when it cannot), `parse` from command-line text (None: the
+    command line gives it its own form, a boolean flag or KEY=VALUE pairs)."""
+
+    coerce: Callable[[Any], Any]
+    parse: Callable[[str], Any] | None
+
+
+FIELD_TYPES: dict[str, FieldType] = {
+    "float": FieldType(_float, float),
+    "int": FieldType(_int, int),
+    "bool": FieldType(_of(bool), None),
+    "str": FieldType(_of(str), str),
+    "tuple[float, ...]": FieldType(_floats, parse_floats),
+    "tuple[tuple[str, Any], ...]": FieldType(_params, None),
+}
+"""The one table from annotation to reading: configurations and the run command share it."""
 
 
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(RunConfig))

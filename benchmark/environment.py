@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 from pathlib import Path
@@ -9,6 +10,17 @@ from pathlib import Path
 import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def default_data_dir() -> Path:
+    """Where datasets are cached: $FGGP_DATA_DIR, else `data/` of a checkout, else (an
+    installed copy, whose folder is site-packages) the user's cache folder."""
+    if os.environ.get("FGGP_DATA_DIR"):
+        return Path(os.environ["FGGP_DATA_DIR"]).expanduser()
+    if (REPO_ROOT / "run_all.py").is_file() and (REPO_ROOT / "pyproject.toml").is_file():
+        return REPO_ROOT / "data"
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "fggp-bench" / "data"
 
 
 def git_commit(repo: Path = REPO_ROOT) -> str | None:

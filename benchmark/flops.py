@@ -1,4 +1,9 @@
-"""Inference FLOPs as pruning papers count them: multiply-accumulates of surviving weights.
+"""A run's cost as pruning papers count it: multiply-accumulates (MACs) of surviving weights.
+
+Everything that counts MACs lives here: the per-layer geometry, the forward count of a
+set of surviving weights, and `CostMeter`, which keeps a training run's running totals
+and yields its result record's `cost` fields. `benchmark.train` holds one meter per run;
+anything else may import the functions (tests, the performance benchmark).
 
 RigL and GraNet report the cost of a sparse network as the MACs of its conv and linear
 layers, where each non-zero weight is used once per output position per image. BN,
@@ -7,7 +12,7 @@ next to the convolutions and do not shrink with sparsity, so counting them would
 blur the comparison between sparsity schedules.
 
 Training cost per sample is taken as about 3x the forward MACs (forward, backward with
-respect to activations, backward with respect to weights); callers apply that factor.
+respect to activations, backward with respect to weights); `CostMeter` applies that factor.
 
 Geometry (output positions per layer) is measured once with a forward pass, so the count
 stays right for any input size, stride or padding without re-deriving conv arithmetic.
@@ -15,8 +20,16 @@ stays right for any input size, stride or padding without re-deriving conv arith
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
 import torch
 from torch import nn
+
+from benchmark.sparsity import prunable_layers
+
+if TYPE_CHECKING:
+    from benchmark.sparsity import SparsityEngine
 
 
 def layer_geometry(model: nn.Module, input_shape: tuple[int, int, int]) -> dict[str, int]:
@@ -71,3 +84,74 @@ def inference_macs(positions: dict[str, int], nonzero_weights: dict[str, int]) -
         missing = sorted(positions.keys() ^ nonzero_weights.keys())
         raise ValueError(f"positions and nonzero_weights name different layers: {missing}")
     return sum(positions[name] * nonzero_weights[name] for name in positions)
+
+
+def _dense_weights(model: nn.Module) -> dict[str, int]:
+    """Weights per Conv2d/Linear module: the dense model's MAC weights."""
+    return {
+        name.removesuffix(".weight"): param.numel()
+        for name, param in prunable_layers(model, keep_first_last_dense=False)
+    }
+
+
+class CostMeter:
+    """A training run's MAC counts, kept up to date as it trains.
+
+    Told of every training iteration (`count_iteration`) and of every change of the masks
+    (`masks_changed`), it holds the forward MACs per image of the dense model
+    (`dense_macs`) and of the surviving weights (`current_macs`), and the run's totals so
+    far: its training MACs (`train_macs`) and, of those, the extra MACs of dense weight
+    gradients (`dense_gradient_macs`). Only the totals are state to checkpoint; the
+    forward counts follow from the model and the masks.
+    """
+
+    def __init__(self, model: nn.Module, positions: dict[str, int], engine: SparsityEngine) -> None:
+        """`positions` is the model's `layer_geometry`; `engine` holds its masks."""
+        self._model = model
+        self._positions = positions
+        self._engine = engine
+        self.dense_macs = inference_macs(positions, _dense_weights(model))
+        self.current_macs = self._surviving_macs()
+        self.train_macs = 0
+        self.dense_gradient_macs = 0
+
+    def _surviving_macs(self) -> int:
+        # Layers outside the engine count dense.
+        counts = _dense_weights(self._model)
+        counts.update(self._engine.nonzero_by_module())
+        return inference_macs(self._positions, counts)
+
+    def masks_changed(self) -> None:
+        """The masks changed: recount the forward MACs of the surviving weights."""
+        self.current_macs = self._surviving_macs()
+
+    def count_iteration(self, batch: int, dense_gradient: bool) -> None:
+        """One training iteration on `batch` images at the current masks; `dense_gradient`
+        when its backward pass computed the dense weight gradient."""
+        self.train_macs += 3 * self.current_macs * batch
+        if dense_gradient:
+            # RigL's accounting: the weight gradient of that backward pass is dense.
+            extra = (self.dense_macs - self.current_macs) * batch
+            self.train_macs += extra
+            self.dense_gradient_macs += extra
+
+    def fields(self, epochs: int, n_train: int) -> dict[str, int]:
+        """The result record's MAC fields, for a run of `epochs` over `n_train` images."""
+        return {
+            "train_flops": self.train_macs,
+            "dense_gradient_flops": self.dense_gradient_macs,
+            "dense_train_flops": 3 * self.dense_macs * epochs * n_train,
+            "inference_flops": self.current_macs,
+            "dense_inference_flops": self.dense_macs,
+        }
+
+    def state_dict(self) -> dict[str, int]:
+        """The totals, under the checkpoint keys they have always had."""
+        return {"train_macs": self.train_macs, "dense_gradient_macs": self.dense_gradient_macs}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore the totals (a checkpoint without `dense_gradient_macs` predates it: 0)
+        and recount the forward MACs of the masks in force (load those first)."""
+        self.train_macs = state["train_macs"]
+        self.dense_gradient_macs = state.get("dense_gradient_macs", 0)
+        self.masks_changed()

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
-import shutil
 import sys
-import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,24 +19,36 @@ import torch
 
 import baselines
 from benchmark.atomic import write_json_atomic
-from benchmark.config import RunConfig, config_from_dict, load_config_file, parse_assignment
+from benchmark.cli import (
+    check_threads,
+    ensure_free_space,
+    ensure_writable,
+    space_needed,
+)
+from benchmark.config import (
+    FIELD_TYPES,
+    RunConfig,
+    config_from_dict,
+    load_config_file,
+    parse_assignment,
+)
 from benchmark.devices import resolve_device
-from benchmark.errors import UserError
-from benchmark.models import build_model
+from benchmark.errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, EXIT_USER_ERROR, UserError
+from benchmark.planning import prepare
 from benchmark.recipe import available_recipes, load_recipe
-from benchmark.train import DEFAULT_DATA_DIR, prepare, train
-
-EXIT_USER_ERROR = 2
-EXIT_RUN_FAILED = 1
+from benchmark.train import DEFAULT_DATA_DIR, train
 
 
-def _parse_tuple(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated numbers, got {text!r}"
-        ) from None
+def _command_line(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A field's command-line reader, whose ValueError argparse reports as the flag's."""
+
+    def read(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"cannot read {text!r}") from None
+
+    return read
 
 
 def _parse_method_param(text: str) -> tuple[str, Any]:
@@ -47,9 +56,6 @@ def _parse_method_param(text: str) -> tuple[str, Any]:
         return parse_assignment(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
-
-
-_TYPES = {"float": float, "int": int, "str": str, "tuple[float, ...]": _parse_tuple}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
         elif field.type == "bool":
             group.add_argument(flag, action=argparse.BooleanOptionalAction, help=help_text)
         else:
-            group.add_argument(flag, type=_TYPES[field.type], help=help_text)
+            parse = FIELD_TYPES[field.type].parse
+            group.add_argument(flag, type=_command_line(parse), help=help_text)
     return parser
 
 
@@ -121,46 +128,6 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     flags = {f.name: getattr(args, f.name) for f in dataclasses.fields(RunConfig) if f.name in args}
     method_params = {**file_params, **dict(flags.pop("method_params", []))}
     return config_from_dict({**values, **flags, "method_params": method_params})
-
-
-def check_threads(threads: int) -> int:
-    """`--threads`: between 1 and the cores there are; more only make torch's threads wait
-    for each other."""
-    cores = os.cpu_count() or 1
-    if not 1 <= threads <= cores:
-        raise UserError(f"--threads must be between 1 and {cores} (the CPU cores here)")
-    return threads
-
-
-def ensure_writable(folder: Path) -> None:
-    """Fail before training, not after hours of it, when results could not be saved."""
-    if folder.exists() and not folder.is_dir():
-        raise UserError(f"output folder {folder} is a file, not a folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as error:
-        raise UserError(f"cannot write to output folder {folder}: {error.strerror}") from None
-
-
-def space_needed(config: RunConfig) -> int:
-    """Bytes a run writes at its peak: a checkpoint (weights, momentum buffers and masks:
-    12 bytes a weight, from the model built on the meta device) and its result and log."""
-    with torch.device("meta"):
-        model = build_model(config.arch, 10, config.width)
-    return 12 * sum(p.numel() for p in model.parameters()) + 2**20
-
-
-def ensure_free_space(folder: Path, needed: int) -> None:
-    """Refuse before training when the results could not be saved after it."""
-    free = shutil.disk_usage(folder).free
-    if free < needed:
-        raise UserError(
-            f"{folder} has {free / 2**20:,.0f} MB free, and the runs need about "
-            f"{needed / 2**20:,.0f} MB (checkpoints, results, logs): free some space or "
-            "write elsewhere"
-        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -192,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("interrupted; no result written", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     final = result["final"]
     print(
         f"{result['status']}: test accuracy {final['test_acc']:.2f}%  "

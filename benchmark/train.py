@@ -4,10 +4,14 @@ The only thing that differs between methods is which weights `select` picks at a
 pruning step; data order, augmentation, initial weights, initial mask, optimiser,
 schedule and budget are all fixed by the configuration and seed, so runs of different
 methods with the same seed are paired observations.
+
+What a run is planned to do comes from `benchmark.planning`, its MACs are counted by
+`benchmark.flops.CostMeter`, and its result record is laid out by `benchmark.result`.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import resource
 import time
@@ -24,21 +28,19 @@ from torch import Tensor, nn
 import baselines
 from benchmark import environment, flops
 from benchmark.atomic import atomic_path
-from benchmark.config import RunConfig, validate
+from benchmark.config import RunConfig
 from benchmark.data import Dataset, load_dataset
 from benchmark.data.loader import DeviceLoader
 from benchmark.devices import resolve_device
 from benchmark.errors import UserError
-from benchmark.models import ARCHS, build_model
+from benchmark.models import build_model
+from benchmark.planning import prepare, pruning_plan
 from benchmark.pruning import GradualPruner
-from benchmark.schedule import PruneStep, lr_milestone_epochs, prune_plan
-from benchmark.sparsity import GradientSource, SparsityEngine, prunable_layers
+from benchmark.result import run_record
+from benchmark.schedule import lr_milestone_epochs
+from benchmark.sparsity import GradientSource, SparsityEngine
 
-SCHEMA = "fggp-bench/run/1"
-# Bumped whenever a change to the harness can change a run's numbers: a grid refuses
-# to mix results of different versions (benchmark/grid/store.py).
-HARNESS_VERSION = 3  # 3: lr milestones never before the first epoch (1-epoch runs changed)
-DEFAULT_DATA_DIR = environment.REPO_ROOT / "data"
+DEFAULT_DATA_DIR = environment.default_data_dir()
 EVAL_BATCH_SIZE = 1000
 # Seeds for the run's random streams are derived from the run seed with fixed offsets,
 # so drawing the initial mask never shifts the data order and vice versa.
@@ -48,48 +50,13 @@ _SPLIT_SEED = 20241108  # validation split: the same images for every seed and m
 Log = Callable[[str], None]
 
 
-def prepare(config: RunConfig) -> RunConfig:
-    """Validate a configuration and fill in the method's default parameters."""
-    validate(config)
-    if config.arch not in ARCHS:
-        raise UserError(f"unknown arch {config.arch!r}; choose from: {', '.join(ARCHS)}")
-    params = baselines.resolve_params(config.method, config.method_kwargs)
-    method = baselines.build(config.method, params)
-    if not baselines.prunes(method) and (config.target_sparsity, config.init_density) != (0, 1):
-        raise UserError(
-            f"method {config.method!r} trains the dense network: "
-            "use target sparsity 0 and init density 1"
-        )
-    return config.replace(method_params=params)
+@dataclass(frozen=True)
+class RunSnapshot:
+    """A `TrainingRun`'s position in its schedule, as `TrainingRun.snapshot` copies it."""
 
-
-def pruning_plan(
-    config: RunConfig, iterations_per_epoch: int, engine: SparsityEngine
-) -> list[PruneStep]:
-    """The run's pruning steps from its schedule fields and the engine's real counts.
-
-    Needs no data: the number of iterations per epoch is all it asks of the data set, so
-    a preset's schedule can be checked before anything is loaded.
-    """
-    total = config.epochs * iterations_per_epoch
-    plan = prune_plan(
-        total_iterations=total,
-        start=config.prune_start,
-        end=config.prune_end,
-        n_steps=config.prune_steps,
-        every=config.prune_every,
-        initial_active=engine.active_count(),
-        n_prunable=engine.n_prunable,
-        final_density=1.0 - config.target_sparsity,
-    )
-    must_prune = round((1.0 - config.target_sparsity) * engine.n_prunable) < engine.active_count()
-    if must_prune and not plan:
-        raise UserError(
-            f"pruning every {config.prune_every} iterations leaves no pruning step in the "
-            f"window of this run ({total} training iterations in all): lower prune_every, "
-            "or set prune_every = 0 to spread prune_steps steps over the window"
-        )
-    return plan
+    iteration: int
+    masks: tuple[Tensor, ...]
+    pruner: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -244,7 +211,7 @@ class TrainingRun:
         torch.manual_seed(config.seed)
         height, width, channels = self.splits.train[0].shape[1:]
         model = build_model(config.arch, self.data.num_classes, config.width, channels)
-        self.positions = flops.layer_geometry(model, (channels, height, width))
+        positions = flops.layer_geometry(model, (channels, height, width))
         # channels_last on every device: the loader's batches are NHWC in memory already,
         # so no layout conversion, and the weights match. On a GPU that is what tensor-core
         # convolutions want; on the CPU it computes the same numbers bit for bit as an NCHW
@@ -285,10 +252,7 @@ class TrainingRun:
             lr_milestone_epochs(config.epochs, config.lr_milestones),
             config.lr_gamma,
         )
-        self.dense_macs = flops.inference_macs(self.positions, _all_weights(self.model))
-        self.current_macs = self._forward_macs()
-        self.train_macs = 0
-        self.dense_gradient_macs = 0
+        self.cost = flops.CostMeter(self.model, positions, self.engine)
         self.history: list[dict[str, Any]] = []
         self.iteration = 0
         self.elapsed = 0.0  # seconds spent in earlier sessions of this run
@@ -300,9 +264,6 @@ class TrainingRun:
     @property
     def diverged(self) -> bool:
         return bool(self.history) and self.history[-1]["train_loss"] is None
-
-    def _forward_macs(self) -> int:
-        return flops.inference_macs(self.positions, _nonzero_weights(self.model, self.engine))
 
     def train_step(self, images: Tensor, labels: Tensor) -> Tensor:
         """One optimisation step on one batch, pruning first if the plan says so.
@@ -320,12 +281,7 @@ class TrainingRun:
         self.engine.apply_to_gradients()
         self.optimizer.step()
         self.engine.apply_to_weights()
-        self.train_macs += 3 * self.current_macs * len(labels)
-        if self.pruner.dense_gradient_read:
-            # RigL's accounting: the weight gradient of that backward pass is dense.
-            extra = (self.dense_macs - self.current_macs) * len(labels)
-            self.train_macs += extra
-            self.dense_gradient_macs += extra
+        self.cost.count_iteration(len(labels), dense_gradient=self.pruner.dense_gradient_read)
         self.iteration += 1
         return loss.detach()
 
@@ -334,7 +290,7 @@ class TrainingRun:
         masks changed). The only place a training step reads values back from the device.
         Iterations are counted from 1 here, like the released code's `train_iter`."""
         if self.pruner.after_backward(self.iteration + 1, self.optimizer):
-            self.current_macs = self._forward_macs()
+            self.cost.masks_changed()
             return True
         return False
 
@@ -381,8 +337,7 @@ class TrainingRun:
             "pruner": self.pruner.state_dict(),
             "history": self.history,
             "iteration": self.iteration,
-            "train_macs": self.train_macs,
-            "dense_gradient_macs": self.dense_gradient_macs,
+            **self.cost.state_dict(),
             "elapsed": elapsed,
             "precision": self.precision,
         }
@@ -402,13 +357,31 @@ class TrainingRun:
         self.pruner.load_state_dict(state["pruner"])
         self.history = state["history"]
         self.iteration = state["iteration"]
-        self.train_macs = state["train_macs"]
-        self.dense_gradient_macs = state.get("dense_gradient_macs", 0)
+        self.cost.load_state_dict(state)
         self.elapsed = state["elapsed"]
         # A run keeps the arithmetic it started with, even if `auto` would now resolve
         # otherwise (resumed on another kind of device): one run, one precision.
         self.precision = state.get("precision", self.precision)
-        self.current_macs = self._forward_macs()
+
+    # --- in-memory snapshots: to replay a step and put the run back (benchmark.perf) ----
+    def snapshot(self) -> RunSnapshot:
+        """The iteration, masks and pruning controller's progress, copied, for `restore`."""
+        return RunSnapshot(
+            iteration=self.iteration,
+            masks=tuple(mask.clone() for mask in self.engine.masks),
+            pruner=copy.deepcopy(self.pruner.state_dict()),
+        )
+
+    def restore(self, snapshot: RunSnapshot) -> None:
+        """Put back what `snapshot` holds (the snapshot stays usable for another restore).
+
+        Weights, optimizer state and gradient averages are left as they are: a weight
+        pruned since the snapshot stays zero, its mask restored.
+        """
+        self.iteration = snapshot.iteration
+        self.engine.masks = [mask.clone() for mask in snapshot.masks]
+        self.pruner.load_state_dict(copy.deepcopy(snapshot.pruner))
+        self.cost.masks_changed()
 
     def execution(self) -> dict[str, Any]:
         """How the run was executed: the resolved precision and the speed switches."""
@@ -421,48 +394,27 @@ class TrainingRun:
         }
 
     def result(self, wall_seconds: float) -> dict[str, Any]:
-        config, engine, splits = self.config, self.engine, self.splits
-        final = self.history[-1]
-        best = max(self.history, key=lambda r: r["test_acc"])
-        return {
-            "schema": SCHEMA,
-            "harness_version": HARNESS_VERSION,
-            "run_id": config.run_id(),
-            "status": "diverged" if self.diverged else "completed",
-            "config": config.to_dict(),
-            "final": {
-                "test_acc": final["test_acc"],
-                "test_loss": final["test_loss"],
-                "sparsity": engine.measured_sparsity(),
-                "mask_sparsity": 1.0 - engine.active_count() / engine.n_prunable,
-                "best_test_acc": best["test_acc"],
-                "best_epoch": best["epoch"],
-                **({"val_acc": final["val_acc"]} if "val_acc" in final else {}),
-            },
-            "history": self.history,
-            "prune_schedule": self.pruner.log,
-            "layers": engine.layer_densities(),
-            "cost": {
-                "wall_seconds": wall_seconds,
-                "train_flops": self.train_macs,
-                "dense_gradient_flops": self.dense_gradient_macs,
-                "dense_train_flops": 3 * self.dense_macs * config.epochs * len(splits.train[0]),
-                "inference_flops": self.current_macs,
-                "dense_inference_flops": self.dense_macs,
-                "peak_memory_bytes": peak_memory_bytes(self.device),
-            },
-            "data": {
-                "name": self.data.name,
-                "fingerprint": self.data.fingerprint,
-                "num_classes": self.data.num_classes,
-                "n_train": len(splits.train[0]),
-                "n_val": len(splits.val[0]) if splits.val else 0,
-                "n_test": len(splits.test[0]),
-            },
-            "execution": self.execution(),
-            "env": environment.describe(self.device),
-            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }
+        engine, splits = self.engine, self.splits
+        return run_record(
+            config=self.config,
+            diverged=self.diverged,
+            history=self.history,
+            sparsity=engine.measured_sparsity(),
+            mask_sparsity=1.0 - engine.active_count() / engine.n_prunable,
+            prune_schedule=self.pruner.log,
+            layers=engine.layer_densities(),
+            wall_seconds=wall_seconds,
+            flop_counts=self.cost.fields(self.config.epochs, len(splits.train[0])),
+            peak_memory_bytes=peak_memory_bytes(self.device),
+            data=self.data,
+            split_sizes=(
+                len(splits.train[0]),
+                len(splits.val[0]) if splits.val else 0,
+                len(splits.test[0]),
+            ),
+            execution=self.execution(),
+            env=environment.describe(self.device),
+        )
 
 
 def train(
@@ -546,21 +498,6 @@ def _loaders(
         else None
     )
     return train_loader, test_loader, val_loader
-
-
-def _nonzero_weights(model: nn.Module, engine: SparsityEngine) -> dict[str, int]:
-    """Surviving weights per Conv2d/Linear module; layers outside the engine count dense."""
-    counts = _all_weights(model)
-    counts.update(engine.nonzero_by_module())
-    return counts
-
-
-def _all_weights(model: nn.Module) -> dict[str, int]:
-    """Weights per Conv2d/Linear module: the dense model's MAC weights."""
-    return {
-        name.removesuffix(".weight"): param.numel()
-        for name, param in prunable_layers(model, keep_first_last_dense=False)
-    }
 
 
 def _finite_or_none(value: float) -> float | None:

@@ -6,6 +6,8 @@ Talks the DevTools protocol over `--remote-debugging-pipe` (file descriptors 3 a
 NUL-separated JSON), which needs nothing but the browser: no driver, no WebSocket
 package, no network port. Any request the page makes for something that is not inline
 (`data:`) or the file itself counts as an error: the report must open offline.
+A tool for checking a finished report, not part of building one: only the tests import
+it, and it imports nothing else of `reports`.
 """
 
 from __future__ import annotations

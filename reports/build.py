@@ -1,11 +1,14 @@
 """Assemble the report folder: summary.json, results.csv, table.csv, regrowth.csv, table.tex
 and report.html.
 
-The statistics come in already computed (`benchmark.stats.summarise`); this module only
-lays them out, so the HTML, the CSVs and the LaTeX table say the same thing. The set is
-written into a fresh folder and published by swapping the `report` link to it in one
-rename: a reader (or a report interrupted half-way) sees the old set or the new one,
-never summary.json of one state beside report.html of another.
+The one place that writes files: the statistics come in already computed
+(`benchmark.stats.summarise`), the tables and figures from `reports.tables`,
+`reports.latex` and `reports.plots`; this module lays them out, so the HTML, the CSVs
+and the LaTeX table say the same thing. The set is written into a fresh folder and
+published by swapping the `report` link to it in one rename: a reader (or a report
+interrupted half-way) sees the old set or the new one, never summary.json of one state
+beside report.html of another. `build_report` and `ReportFiles` are public through
+`reports` (run_all.py); nothing else imports this module but the tests.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import secrets
 import shutil
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,19 +32,20 @@ from benchmark.atomic import write_bytes_atomic, write_json_atomic
 from benchmark.grid.store import FAILED
 from benchmark.stats import RunKeys
 from benchmark.stats.ranking import ALPHA
+from benchmark.stats.table import DENSE
 from reports import plots
+from reports.latex import latex_table
+from reports.runs import Run, run_keys
 from reports.styles import method_order
 from reports.tables import (
-    DENSE,
     REGROWTH_COLUMNS,
     RUN_COLUMNS,
     TABLE_COLUMNS,
     Entry,
+    PaperTable,
     RegrowthRow,
-    Run,
     aggregate_rows,
     cost_rows,
-    latex_table,
     pairwise_rows,
     paper_tables,
     rank_table,
@@ -101,9 +105,7 @@ def _write_report(
     description: str | None,
     reference: str,
 ) -> None:
-    keys = RunKeys.of(
-        [run.config for run in runs] + [run.record["config"] for run in runs if run.record]
-    )
+    keys = run_keys(runs)
     rows = run_rows(runs, keys)
     tables = paper_tables(summary, reference)
     regrowth = regrowth_rows(runs, keys)
@@ -175,7 +177,7 @@ def render(
     runs: Sequence[Run],
     keys: RunKeys,
     rows: list[dict[str, Any]],
-    tables: list,
+    tables: list[PaperTable],
     regrowth: Sequence[RegrowthRow],
     command: str,
     reference: str,
@@ -235,7 +237,7 @@ def render(
 
 
 def _grid_facts(
-    rows: list[dict], runs: Sequence[Run], description: str | None, seeds: list[int]
+    rows: list[dict[str, Any]], runs: Sequence[Run], description: str | None, seeds: list[int]
 ) -> dict[str, Any]:
     completed = [run.record for run in runs if run.completed]
     seconds = sum(record["cost"]["wall_seconds"] for record in completed)
@@ -286,7 +288,7 @@ def _grid_facts(
 def _environments(runs: Sequence[Run]) -> list[tuple[dict[str, Any], int]]:
     fields = ("torch", "cuda", "device", "python", "threads", "git_commit")
     executed = ("precision", "compile")
-    counts: Counter = Counter()
+    counts: Counter[tuple[Any, ...]] = Counter()
     for run in runs:
         if run.completed:
             env = run.record.get("env") or {}
@@ -303,7 +305,8 @@ def _environments(runs: Sequence[Run]) -> list[tuple[dict[str, Any], int]]:
     ]
 
 
-def _short_settings(summary: Mapping[str, Any]):
+def _short_settings(summary: Mapping[str, Any]) -> Callable[[str], str]:
+    """A setting's name as a column head: arch (model where archs repeat), init, target."""
     settings = summary["settings"]
     ambiguous = len({s["model"] for s in settings}) > len({s["arch"] for s in settings})
     names = {}

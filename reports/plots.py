@@ -1,7 +1,10 @@
 """The report's figures, each rendered to an embedded PNG with its alt text.
 
-Figures are built on `matplotlib.figure.Figure` rather than pyplot: no global state, so
-the report can be built in any process (a grid worker, a test) without a display.
+Apart from `reports.tables`, so the tables (data, CSVs, LaTeX) never need matplotlib;
+both read the runs through `reports.runs`. Figures are built on
+`matplotlib.figure.Figure` rather than pyplot: no global state, so the report can be
+built in any process (a grid worker, a test) without a display. Imported by
+`reports.build` (and by the tests).
 """
 
 from __future__ import annotations
@@ -10,16 +13,18 @@ import base64
 import io
 import statistics
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from benchmark.stats import RunKeys
+from benchmark.stats.table import DENSE
+from reports.runs import Record, Run, group_runs
 from reports.styles import DENSE_STYLE_COLOUR, Style, method_order, method_styles
-from reports.tables import DENSE, Run, group_runs
 
 _DPI = 100
 
@@ -38,7 +43,9 @@ def _render(figure: Figure, title: str, alt: str) -> Plot:
     return Plot(title, alt, f"data:image/png;base64,{encoded}")
 
 
-def _line(ax: Axes, x, y, style: Style, label: str, **extra) -> None:
+def _line(
+    ax: Axes, x: Iterable[float], y: Iterable[float], style: Style, label: str, **extra: Any
+) -> None:
     ax.plot(
         x,
         y,
@@ -124,7 +131,7 @@ def cd_diagram(ranks: Mapping[str, float], cd: float | None, styles: Mapping[str
 # ---------------------------------------------------------------- accuracy vs sparsity
 
 
-def accuracy_vs_sparsity(summary: Mapping, styles: Mapping[str, Style]) -> Plot:
+def accuracy_vs_sparsity(summary: Mapping[str, Any], styles: Mapping[str, Style]) -> Plot:
     """Mean with its 95% t-interval band, per model (rows) and initial density (columns)."""
     settings = summary["settings"]
     models = sorted({s["model"] for s in settings})
@@ -181,20 +188,20 @@ def accuracy_vs_sparsity(summary: Mapping, styles: Mapping[str, Style]) -> Plot:
 def training_curves(runs: Sequence[Run], keys: RunKeys, styles: Mapping[str, Style]) -> list[Plot]:
     """Mean test accuracy per epoch over seeds, one panel per setting, one figure per model."""
     plots = []
-    for model, settings in sorted(group_runs(runs, keys).items()):
-        dense = settings.get((None, None), {}).get(DENSE, [])
-        keys_here = sorted((k for k in settings if k != (None, None)), key=lambda k: (-k[0], k[1]))
-        inits = sorted({k[0] for k in keys_here}, reverse=True)
-        levels = sorted({k[1] for k in keys_here})
-        if not keys_here:
+    for group in group_runs(runs, keys):
+        model, dense = group.model.name, group.dense
+        if not group.settings:
             continue
+        inits = sorted({s.init_density for s in group.settings}, reverse=True)
+        levels = sorted({s.target_sparsity for s in group.settings})
         figure = Figure(figsize=(3.6 * len(levels) + 1.8, 2.9 * len(inits)), layout="constrained")
         axes = figure.subplots(len(inits), len(levels), squeeze=False)
         for r, init in enumerate(inits):
             for c, level in enumerate(levels):
                 ax = axes[r, c]
-                for label in method_order(settings.get((init, level), {})):
-                    epochs, mean = _mean_curve(settings[(init, level)][label], "test_acc")
+                labels = group.at(init, level)
+                for label in method_order(labels):
+                    epochs, mean = _mean_curve(labels[label], "test_acc")
                     _line(ax, epochs, mean, styles[label], label, markevery=_every(epochs))
                 if dense:
                     epochs, mean = _mean_curve(dense, "test_acc")
@@ -216,7 +223,7 @@ def training_curves(runs: Sequence[Run], keys: RunKeys, styles: Mapping[str, Sty
     return plots
 
 
-def _mean_curve(records: Sequence[Mapping], key: str) -> tuple[list[int], list[float]]:
+def _mean_curve(records: Sequence[Record], key: str) -> tuple[list[int], list[float]]:
     """Per-epoch mean over the runs that reached that epoch (a diverged run stops early)."""
     by_epoch: dict[int, list[float]] = defaultdict(list)
     for record in records:
@@ -227,7 +234,7 @@ def _mean_curve(records: Sequence[Mapping], key: str) -> tuple[list[int], list[f
     return epochs, [statistics.mean(by_epoch[e]) for e in epochs]
 
 
-def _every(points: Sequence) -> int:
+def _every(points: Sequence[Any]) -> int:
     return max(1, len(points) // 10)
 
 
@@ -238,14 +245,15 @@ def sparsity_schedules(runs: Sequence[Run], keys: RunKeys) -> tuple[Plot | None,
     per setting is honest only if the recorded schedules agree, so they are compared and
     any disagreement is returned for the report to show.
     """
-    grouped = group_runs(runs, keys)
     disagreements = []
     panels = []
-    for model, settings in sorted(grouped.items()):
-        for init in sorted({k[0] for k in settings if k[0] is not None}, reverse=True):
+    for group in group_runs(runs, keys):
+        model = group.model.name
+        for init in sorted({s.init_density for s in group.settings}, reverse=True):
             lines = []
-            for level in sorted({k[1] for k in settings if k[0] == init}):
-                records = [r for rs in settings[(init, level)].values() for r in rs]
+            for setting in (s for s in group.settings if s.init_density == init):
+                level = setting.target_sparsity
+                records = [r for rs in group.settings[setting].values() for r in rs]
                 schedules = {_schedule(r) for r in records}
                 if len(schedules) > 1:
                     disagreements.append(
@@ -287,7 +295,7 @@ def sparsity_schedules(runs: Sequence[Run], keys: RunKeys) -> tuple[Plot | None,
     return _render(figure, "Sparsity schedule followed", alt), disagreements
 
 
-def _schedule(record: Mapping) -> tuple[tuple[float, float], ...]:
+def _schedule(record: Record) -> tuple[tuple[float, float], ...]:
     """The (epoch, density) steps of a run: its mask updates that pruned weights, net.
 
     An update that pruned nothing kept the density: regrowth methods log one at each of
@@ -307,16 +315,17 @@ def layer_densities(runs: Sequence[Run], keys: RunKeys, styles: Mapping[str, Sty
     where they leave weights; the mean over seeds is shown on a log axis.
     """
     plots = []
-    for model, settings in sorted(group_runs(runs, keys).items()):
-        candidates = [k for k in settings if k != (None, None)]
-        if not candidates:
+    for group in group_runs(runs, keys):
+        model = group.model.name
+        if not group.settings:
             continue
-        init, level = max(candidates, key=lambda k: (k[1], k[0]))
+        hardest = max(group.settings, key=lambda s: (s.target_sparsity, s.init_density))
+        init, level = hardest.init_density, hardest.target_sparsity
         figure = Figure(figsize=(10, 3.6))
         ax = figure.subplots()
         names: list[str] = []
-        for label in method_order(settings[(init, level)]):
-            records = settings[(init, level)][label]
+        for label in method_order(group.settings[hardest]):
+            records = group.settings[hardest][label]
             names = [layer["name"] for layer in records[0]["layers"]]
             mean = np.mean([[layer["density"] for layer in r["layers"]] for r in records], axis=0)
             _line(ax, range(len(names)), np.maximum(mean, 1e-4), styles[label], label, markevery=1)
@@ -347,7 +356,7 @@ def _short(model: str) -> str:
     return model.replace(" width=", " w=").replace(" epochs=", " e=")
 
 
-def _legend(figure: Figure, axes) -> None:
+def _legend(figure: Figure, axes: np.ndarray) -> None:
     handles, labels = {}, []
     for ax in np.asarray(axes).flat:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
@@ -359,7 +368,8 @@ def _legend(figure: Figure, axes) -> None:
     )
 
 
-def styles_for(summary: Mapping, runs: Sequence[Run], keys: RunKeys) -> dict[str, Style]:
+def styles_for(summary: Mapping[str, Any], runs: Sequence[Run], keys: RunKeys) -> dict[str, Style]:
+    """A style for every method label of the statistics and of the grid, dense aside."""
     labels = {m for s in summary["settings"] for m in s["methods"]}
     labels |= {keys.of_config(run.config)[1] for run in runs}
     return method_styles(labels - {DENSE})

@@ -1,5 +1,9 @@
 """One look per method across every figure: colour, marker and dash, so a method is the
-same line in each plot and still tells itself apart when printed in greyscale."""
+same line in each plot and still tells itself apart when printed in greyscale.
+
+Also the one order of methods (`method_order`) every table and figure lists them in.
+Imported by the other modules of `reports` and by the tests; imports nothing of theirs.
+"""
 
 from __future__ import annotations
 

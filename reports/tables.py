@@ -1,41 +1,25 @@
 """The report's tables as plain data: rows for CSV, the paper-layout table, ranks, costs.
 
-Pure functions over the statistics summary (`benchmark.stats.summarise`) and the runs;
-the HTML template, the CSV writer and the LaTeX writer all read the same structures,
-so a number cannot differ between the report and the table pasted into a paper.
+Pure functions over the statistics summary (`benchmark.stats.summarise`) and the runs
+(`reports.runs`); the HTML template, the CSV writer and the LaTeX writer
+(`reports.latex`) all read the same structures, so a number cannot differ between the
+report and the table pasted into a paper. Imported by `reports.build` and
+`reports.latex`, and by the tests.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from benchmark.stats import RunKeys, Setting
 from benchmark.stats.ranking import ALPHA
-from benchmark.stats.table import CONDITION_FIELDS, MODEL_FIELDS
+from benchmark.stats.table import CONDITION_FIELDS, DENSE, MODEL_FIELDS
+from reports.runs import Record, Run, group_runs
 from reports.styles import method_order
-
-DENSE = "dense"
-
-
-@dataclass(frozen=True)
-class Run:
-    """One run of the grid as the report sees it: its configuration, status and result."""
-
-    run_id: str
-    config: Mapping[str, Any]
-    status: str
-    record: Mapping[str, Any] | None
-    log: str | None = None
-
-    @property
-    def completed(self) -> bool:
-        return self.status == "completed" and self.record is not None
-
 
 # ---------------------------------------------------------------- every run
 
@@ -124,7 +108,14 @@ def aggregate_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _aggregate_row(where: Mapping, method: str, cell: Mapping, rank, dense_mean) -> dict:
+def _aggregate_row(
+    where: Mapping[str, Any],
+    method: str,
+    cell: Mapping[str, Any],
+    rank: float | None,
+    dense_mean: float | None,
+) -> dict[str, Any]:
+    """`where` is a setting of the summary or a dense bound; `cell` its numbers."""
     low, high = cell["ci95"] or (None, None)
     return {
         "setting": where["name"],
@@ -171,7 +162,8 @@ class PaperTable:
     init_density: float
     columns: list[Column]
     rows: list[tuple[str, list[Entry | None]]]
-    dense: list[Entry | None] = field(default_factory=list)
+    dense: list[Entry | None]
+    """The dense upper bound of each column's model."""
 
     @property
     def models(self) -> list[tuple[str, str, int]]:
@@ -225,7 +217,9 @@ def paper_tables(summary: Mapping[str, Any], reference: str = "fggp") -> list[Pa
     return tables
 
 
-def _significance(pairwise: Sequence[Mapping], reference: str) -> dict[tuple[str, str], str]:
+def _significance(
+    pairwise: Sequence[Mapping[str, Any]], reference: str
+) -> dict[tuple[str, str], str]:
     marks = {}
     for comparison in pairwise:
         p = comparison["p_holm"]
@@ -236,7 +230,9 @@ def _significance(pairwise: Sequence[Mapping], reference: str) -> dict[tuple[str
     return marks
 
 
-def _entry(setting: Mapping, method: str, significance: Mapping) -> Entry | None:
+def _entry(
+    setting: Mapping[str, Any], method: str, significance: Mapping[tuple[str, str], str]
+) -> Entry | None:
     cell = setting["methods"].get(method)
     if cell is None:
         return None
@@ -251,61 +247,8 @@ def _entry(setting: Mapping, method: str, significance: Mapping) -> Entry | None
     )
 
 
-def _dense_entry(bound: Mapping | None) -> Entry | None:
+def _dense_entry(bound: Mapping[str, Any] | None) -> Entry | None:
     return None if bound is None else Entry(bound["mean"], bound["std"], bound["n"])
-
-
-def latex_table(tables: Sequence[PaperTable], reference: str = "fggp") -> str:
-    """The paper tables as LaTeX (booktabs): mean ± std, best in bold, ready to paste."""
-    parts = [
-        "% fggp-bench: final test accuracy (%), mean $\\pm$ std over seeds; best pruning",
-        f"% method per column in bold; $^{{*}}$ differs from {_tex(reference)} "
-        f"(paired t-test, Holm-corrected, p < {ALPHA:g}). Needs \\usepackage{{booktabs}}.",
-    ]
-    for table in tables:
-        header_models = " & ".join(
-            f"\\multicolumn{{{count}}}{{c}}{{{_tex(arch)}}}" for _, arch, count in table.models
-        )
-        levels = " & ".join(f"{100 * c.target_sparsity:g}\\%" for c in table.columns)
-        rules, start = [], 2
-        for _, _, count in table.models:
-            rules.append(f"\\cmidrule(lr){{{start}-{start + count - 1}}}")
-            start += count
-        body = [f"{_tex(DENSE)} (upper bound) & " + " & ".join(_tex_entry(e) for e in table.dense)]
-        body += [
-            f"{_tex(m)} & " + " & ".join(_tex_entry(e) for e in entries)
-            for m, entries in table.rows
-        ]
-        parts += [
-            f"% initial density {table.init_density:g}",
-            f"\\begin{{tabular}}{{l{'c' * len(table.columns)}}}",
-            "\\toprule",
-            f" & {header_models} \\\\",
-            " ".join(rules),
-            f"Method & {levels} \\\\",
-            "\\midrule",
-            f"{body[0]} \\\\",
-            "\\midrule",
-            *(f"{line} \\\\" for line in body[1:]),
-            "\\bottomrule",
-            "\\end{tabular}",
-            "",
-        ]
-    return "\n".join(parts)
-
-
-def _tex(text: str) -> str:
-    return text.replace("\\", "\\textbackslash{}").replace("_", "\\_").replace("%", "\\%")
-
-
-def _tex_entry(entry: Entry | None) -> str:
-    if entry is None:
-        return "--"
-    std = f" $\\pm$ {entry.std:.2f}" if entry.std is not None else ""
-    text = f"{entry.mean:.2f}{std}"
-    if entry.best:
-        text = f"\\textbf{{{text}}}"
-    return text + ("$^{*}$" if entry.significant else "")
 
 
 # ---------------------------------------------------------------- ranks
@@ -371,22 +314,6 @@ def pairwise_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- cost
 
 
-def group_runs(runs: Sequence[Run], keys: RunKeys) -> dict:
-    """Completed records as model -> (init, target) -> label -> [records].
-
-    Dense runs have no pruning conditions and sit under (None, None). The cost table and
-    the per-run figures all read this one grouping.
-    """
-    grouped: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
-    for run in runs:
-        if not run.completed:
-            continue
-        setting, label, _ = keys.of_config(run.config)
-        where = (None, None) if label == DENSE else (setting.init_density, setting.target_sparsity)
-        grouped[setting.model.name][where][label].append(run.record)
-    return grouped
-
-
 @dataclass(frozen=True)
 class CostRow:
     model: str
@@ -405,40 +332,45 @@ class CostRow:
 def cost_rows(runs: Sequence[Run], keys: RunKeys) -> list[CostRow]:
     """Mean cost of each method in each setting over its completed runs.
 
-    FLOPs are the harness's own count of the Conv2d/Linear multiply-accumulates with the
-    density in force (docs/results.md), so the ratios compare methods, not hardware.
+    Ordered by model, its dense runs first, then as `ModelRuns.cells`. FLOPs are the
+    harness's own count of the Conv2d/Linear multiply-accumulates with the density in
+    force (docs/results.md), so the ratios compare methods, not hardware.
     """
-    groups = [
-        (model, init, target, label, records)
-        for model, settings in group_runs(runs, keys).items()
-        for (init, target), labels in settings.items()
-        for label, records in labels.items()
-    ]
-    order = {label: i for i, label in enumerate(method_order(g[3] for g in groups))}
     rows = []
-    for model, init, target, label, records in sorted(
-        groups,
-        key=lambda g: (g[0], g[1] is not None, -(g[1] or 0), g[2] or 0, order[g[3]]),
-    ):
-        costs = [r["cost"] for r in records]
-        rows.append(
-            CostRow(
-                model=model,
-                init_density=init,
-                target_sparsity=target,
-                method=label,
-                n=len(records),
-                wall_seconds=statistics.mean(c["wall_seconds"] for c in costs),
-                train_flops_vs_dense=_mean_ratio(costs, "train_flops"),
-                inference_flops_vs_dense=_mean_ratio(costs, "inference_flops"),
-                sparsity=statistics.mean(r["final"]["sparsity"] for r in records),
-                dense_gradient_percent=_mean_known(_dense_gradient_percent(c) for c in costs),
-            )
-        )
+    for group in group_runs(runs, keys):
+        name = group.model.name
+        if group.dense:
+            rows.append(_cost_row(name, None, None, DENSE, group.dense))
+        rows += [
+            _cost_row(name, s.init_density, s.target_sparsity, label, records)
+            for s, label, records in group.cells()
+        ]
     return rows
 
 
-def _mean_ratio(costs: Sequence[Mapping], name: str) -> float | None:
+def _cost_row(
+    model: str,
+    init_density: float | None,
+    target_sparsity: float | None,
+    method: str,
+    records: Sequence[Record],
+) -> CostRow:
+    costs = [r["cost"] for r in records]
+    return CostRow(
+        model=model,
+        init_density=init_density,
+        target_sparsity=target_sparsity,
+        method=method,
+        n=len(records),
+        wall_seconds=statistics.mean(c["wall_seconds"] for c in costs),
+        train_flops_vs_dense=_mean_ratio(costs, "train_flops"),
+        inference_flops_vs_dense=_mean_ratio(costs, "inference_flops"),
+        sparsity=statistics.mean(r["final"]["sparsity"] for r in records),
+        dense_gradient_percent=_mean_known(_dense_gradient_percent(c) for c in costs),
+    )
+
+
+def _mean_ratio(costs: Sequence[Mapping[str, Any]], name: str) -> float | None:
     return _mean_known(_ratio(c, name) for c in costs)
 
 
@@ -460,11 +392,6 @@ def _mean_known(values: Iterable[float | None]) -> float | None:
 # ---------------------------------------------------------------- regrowth
 
 
-def grown(entry: Mapping[str, Any]) -> int:
-    """Weights a mask update switched on that were inactive before it (0 in older records)."""
-    return entry.get("grown") or 0
-
-
 @dataclass(frozen=True)
 class Growth:
     """What one run's mask updates switched on over its whole training."""
@@ -480,8 +407,10 @@ class Growth:
         return 100 * self.grown / self.prunable if self.prunable else None
 
 
-def run_growth(record: Mapping[str, Any]) -> Growth:
-    counts = [grown(entry) for entry in record["prune_schedule"]]
+def run_growth(record: Record) -> Growth:
+    """Sum of `grown` over a run's mask updates: the weights each switched on that were
+    inactive before it (0 in records from before regrowth methods, which lack the key)."""
+    counts = [entry.get("grown") or 0 for entry in record["prune_schedule"]]
     return Growth(
         grown=sum(counts),
         updates=sum(count > 0 for count in counts),
@@ -509,23 +438,15 @@ REGROWTH_COLUMNS = ("setting", *SETTING_FIELDS, *_REGROWTH_NUMBERS)
 def regrowth_rows(runs: Sequence[Run], keys: RunKeys) -> list[RegrowthRow]:
     """Each setting and method some of whose completed runs grew weights; others have none.
 
-    Ordered as the cost table: by model, densest start first, then target and method.
+    Ordered as the cost table. Dense runs make no mask update, so they never have a row.
     """
-    growths: dict[tuple[Setting, str], list[Growth]] = defaultdict(list)
-    for run in runs:
-        if run.completed:
-            setting, label, _ = keys.of_config(run.config)
-            growths[(setting, label)].append(run_growth(run.record))
-    order = {label: i for i, label in enumerate(method_order(label for _, label in growths))}
-    cells = sorted(
-        growths,
-        key=lambda c: (c[0].model.name, -c[0].init_density, c[0].target_sparsity, order[c[1]]),
-    )
-    return [
-        _regrowth_row(setting, label, growths[(setting, label)])
-        for setting, label in cells
-        if any(g.grown for g in growths[(setting, label)])
-    ]
+    rows = []
+    for group in group_runs(runs, keys):
+        for setting, label, records in group.cells():
+            growths = [run_growth(record) for record in records]
+            if any(g.grown for g in growths):
+                rows.append(_regrowth_row(setting, label, growths))
+    return rows
 
 
 def _regrowth_row(setting: Setting, method: str, growths: Sequence[Growth]) -> RegrowthRow:

@@ -6,7 +6,7 @@ import pytest
 
 from benchmark.config import RunConfig, config_from_dict, load_config_file, validate
 from benchmark.errors import UserError
-from benchmark.train import prepare
+from benchmark.planning import prepare
 
 
 def test_hash_is_stable_and_canonical():

@@ -11,12 +11,12 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from benchmark.config import RunConfig
+from benchmark.planning import prepare
 from benchmark.train import (
     DEFAULT_DATA_DIR,
     TrainingRun,
     compile_backend,
     make_optimizer,
-    prepare,
     resolve_precision,
     train,
 )

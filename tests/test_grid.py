@@ -25,8 +25,13 @@ from benchmark.recipe import load_recipe
 from tests.support import without_timings
 
 EXPECTED_COUNTS = {
-    # 2 archs x 3 sparsities x 2 inits x 4 methods x 3 seeds + 2 archs x 3 seeds dense
-    "paper": 2 * 3 * 2 * 4 * 3 + 2 * 3,
+    # 2 archs x 3 sparsities x 2 inits x 5 methods (the paper's 4, granet) x 3 seeds
+    # + 2 archs x 3 seeds dense
+    "paper": 2 * 3 * 2 * 5 * 3 + 2 * 3,
+    # 3 sparsities x (2 inits x 3 gradual methods + 2 fixed-sparsity ones) x 3 seeds + 3 dense
+    "dst": 3 * (2 * 3 + 2) * 3 + 3,
+    # 2 sparsities x 5 methods x 3 seeds + 3 dense
+    "dst_fidelity": 2 * 5 * 3 + 3,
     # (2 orders x 3 pool rules x 2 schedules + the earlier linear one) x 3 seeds
     "ablation": (2 * 3 * 2 + 1) * 3,
     "smoke": 2 * 4 * 3 + 3,
@@ -57,6 +62,7 @@ def test_paper_grid_matches_the_paper():
         "magnitude",
         "gradient",
         "annealed_hybrid",
+        "granet",
         "dense",
     }
     assert {(c.dataset, c.width, c.epochs) for c in configs} == {("cifar10", 1.0, 160)}

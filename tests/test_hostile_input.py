@@ -17,6 +17,7 @@ import torch
 import baselines
 from benchmark import config as run_config
 from benchmark import train
+from benchmark.cli import ensure_writable
 from benchmark.config import RunConfig, validate
 from benchmark.data import cifar, load_dataset
 from benchmark.data.cifar import CIFAR10
@@ -24,7 +25,7 @@ from benchmark.errors import UserError
 from benchmark.grid import execute, slurm
 from benchmark.grid.presets import expand, load_preset
 from benchmark.models import build_model
-from benchmark.run import ensure_writable, main
+from benchmark.run import main
 from benchmark.schedule import lr_milestone_epochs
 from tests.test_cli import TINY_FLAGS
 

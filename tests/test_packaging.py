@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import importlib.util
+import shutil
+import subprocess
+import sysconfig
+import tomllib
+import venv
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--arch", "vgg19", "--width", "0.0625", "--dataset", "synthetic", "--epochs", "1"]
+TINY += ["--train-limit", "128", "--test-limit", "64", "--prune-steps", "2", "--device", "cpu"]
 
 
 def requirement_lines(text: str) -> set[str]:
@@ -121,3 +128,129 @@ def test_floor_check_versions_skip_rule_and_wiring():
         assert not name or f"def {name}(" in (ROOT / path).read_text(), test
     assert "python3 tools/check_floors.py" in (ROOT / ".ci" / "run").read_text()
     assert ".venv-floors/" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def pyproject() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def test_pyproject_is_the_one_list_of_dependencies():
+    project = pyproject()["project"]
+    declared = set(project["dependencies"]) | set(project["optional-dependencies"]["dev"])
+    assert declared == requirement_lines((ROOT / "requirements.txt").read_text())
+
+
+def test_the_lock_pins_every_requirement_within_its_range():
+    """requirements.lock is what CI tests; a pin outside a declared range would test a
+    version users of the ranges can never get."""
+    pins = {
+        canonical(name): version
+        for name, _, version in (
+            line.partition("==")
+            for line in requirement_lines((ROOT / "requirements.lock").read_text())
+        )
+    }
+    for line in requirement_lines((ROOT / "requirements.txt").read_text()):
+        name = canonical(line.split(">=")[0])
+        assert name in pins, f"{name} is not in requirements.lock"
+        assert version_in(pins[name], line.split(">=")[1]), (name, pins[name], line)
+
+
+def canonical(name: str) -> str:
+    return name.strip().lower().replace("_", "-")
+
+
+def version_in(version: str, bounds: str) -> bool:
+    """`version` against `MIN` or `MIN,<MAX` (the forms requirements.txt uses)."""
+    numbers = tuple(int(part) for part in version.split("+")[0].split(".")[:3])
+    low, _, high = bounds.partition(",<")
+
+    def parse(text: str) -> tuple[int, ...]:
+        return tuple(int(part) for part in text.split("."))
+
+    below = not high or numbers < parse(high)
+    return numbers[: len(parse(low))] >= parse(low) and below
+
+
+def test_version_ranges_are_read_as_pip_reads_them():
+    assert version_in("2.12.1", "2.11,<2.13") and not version_in("2.13.0", "2.11,<2.13")
+    assert version_in("1.26.0", "1.26") and not version_in("1.25.9", "1.26")
+
+
+def test_in_env_installs_the_lock_on_ci_platforms_only(monkeypatch):
+    spec = importlib.util.spec_from_file_location("in_env", ROOT / "tools" / "in_env.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    monkeypatch.delenv("FGGP_UNLOCKED", raising=False)
+    monkeypatch.setattr(tool.sys, "platform", "linux")
+    monkeypatch.setattr(tool.platform, "machine", lambda: "x86_64")
+    assert tool.requirements_file() == ROOT / "requirements.lock"
+    monkeypatch.setenv("FGGP_UNLOCKED", "1")
+    assert tool.requirements_file() == ROOT / "requirements.txt"
+    monkeypatch.delenv("FGGP_UNLOCKED")
+    monkeypatch.setattr(tool.sys, "platform", "darwin")
+    assert tool.requirements_file() == ROOT / "requirements.txt"
+
+
+def test_pip_install_gives_a_working_install(tmp_path):
+    """`pip install .` into a fresh virtual environment: the packages, their data files and
+    the `fggp-bench` command work from anywhere. The new environment borrows this one's
+    installed dependencies (a .pth file) so that only the build backend is downloaded."""
+    source = tmp_path / "source"
+    top_level = {".git", "results", "data", "build"}  # benchmark/data is code: keep it
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=lambda folder, names: {
+            n
+            for n in names
+            if n.startswith(".venv")
+            or n in {"__pycache__"}
+            or n.endswith(".egg-info")
+            or (Path(folder) == ROOT and n in top_level)
+        },
+    )
+    env = tmp_path / "env"
+    venv.EnvBuilder(with_pip=True).create(env)
+    python = env / "bin" / "python"
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    (Path(site) / "borrowed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # Build isolation fetches setuptools from the package index (this suite's other
+    # dependencies are borrowed): where the index is unreachable, say so and skip.
+    pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-deps"]
+    built = subprocess.run([*pip, str(source)], capture_output=True, text=True)
+    if built.returncode != 0 and floors_tool().is_network_error(built.stdout + built.stderr):
+        pytest.skip("pip install . needs setuptools from the package index, which is unreachable")
+    assert built.returncode == 0, built.stderr
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    def command(*words: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(env / "bin" / "fggp-bench"), *words], cwd=elsewhere, capture_output=True, text=True
+        )
+
+    where = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import benchmark, baselines, reports, run_all; print(benchmark.__file__)",
+        ],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+    )
+    assert where.returncode == 0, where.stderr
+    assert str(env) in where.stdout  # the installed copy, not the source tree
+    planned = command("grid", "--preset", "tiny", "--dry-run")  # presets and recipes installed
+    assert planned.returncode == 0 and "grid: 18 runs" in planned.stdout, planned.stderr
+    out = elsewhere / "one"
+    run = command("run", *TINY, "--method", "magnitude", "--out", str(out), "--quiet")
+    assert run.returncode == 0, run.stderr
+    assert len(list(out.glob("*.json"))) == 1
+    assert command("nosuch").returncode == 2

@@ -11,9 +11,13 @@ import pytest
 import torch
 from torchvision import transforms
 
-from benchmark import flops, perf
+from benchmark import flops
 from benchmark.data.loader import DeviceLoader
 from benchmark.models import build_model
+from benchmark.perf.cli import SCHEMA, main
+from benchmark.perf.figures import device_peak
+from benchmark.perf.reference import ArrayCIFAR, reference_loader
+from benchmark.perf.workload import stand_in_data
 from benchmark.schedule import prune_plan
 from benchmark.sparsity import SparsityEngine
 
@@ -22,7 +26,7 @@ TINY = ["--width", "0.0625", "--device", "cpu", "--images", "512", "--eval-image
 
 def _figures(tmp_path, capsys, *extra: str) -> tuple[dict, str]:
     out = tmp_path / "perf.json"
-    code = perf.main([*TINY, "--json", str(out), *extra])
+    code = main([*TINY, "--json", str(out), *extra])
     printed = capsys.readouterr().out
     assert code == 0, printed
     return json.loads(out.read_text()), printed
@@ -32,7 +36,7 @@ def test_tiny_benchmark_figures_are_consistent(tmp_path, capsys):
     figures, printed = _figures(
         tmp_path, capsys, "--arch", "vgg19", "--steps", "2", "--warmup", "1", "--ref-workers", "1"
     )
-    assert figures["schema"] == perf.SCHEMA and figures["device_type"] == "cpu"
+    assert figures["schema"] == SCHEMA and figures["device_type"] == "cpu"
     assert figures["command"][:3] == ["python", "-m", "benchmark.perf"]
     assert "not a GPU" in printed
     row = figures["archs"]["vgg19"]
@@ -130,18 +134,18 @@ def test_concurrent_runs_report_their_aggregate(tmp_path, capsys):
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, message, capsys):
-    assert perf.main([*TINY, "--arch", "vgg19", "--ref-workers", "0", *args]) == 2
+    assert main([*TINY, "--arch", "vgg19", "--ref-workers", "0", *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
 
 
 def test_no_gpu_and_unwritable_output_are_clear_errors(tmp_path, capsys):
     if not torch.cuda.is_available():
-        assert perf.main([*TINY, "--device", "cuda"]) == 2
+        assert main([*TINY, "--device", "cuda"]) == 2
         assert "no CUDA GPU" in capsys.readouterr().err
     blocker = tmp_path / "file"
     blocker.write_text("")
-    assert perf.main([*TINY, "--json", str(blocker / "perf.json")]) == 2
+    assert main([*TINY, "--json", str(blocker / "perf.json")]) == 2
     assert "is a file, not a folder" in capsys.readouterr().err
 
 
@@ -158,17 +162,17 @@ def test_no_gpu_and_unwritable_output_are_clear_errors(tmp_path, capsys):
 )
 def test_device_peaks_by_name(monkeypatch, name, precision, label, peak):
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda _device=None: name)
-    assert perf.device_peak(torch.device("cuda"), precision) == (label, peak)
+    assert device_peak(torch.device("cuda"), precision) == (label, peak)
     monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
     if peak is not None and precision == "fp32":
-        assert perf.device_peak(torch.device("cuda"), "fp32")[0].endswith("dense fp32")
-    assert perf.device_peak(torch.device("cpu"), precision) == (None, None)
+        assert device_peak(torch.device("cuda"), "fp32")[0].endswith("dense fp32")
+    assert device_peak(torch.device("cpu"), precision) == (None, None)
 
 
 def test_reference_pipeline_normalises_like_the_harness():
     """Both pipelines feed the model the same numbers for the same image (augmentation
     aside): ToTensor + Normalize equals the device loader's folded multiply-add."""
-    data = perf.stand_in_data(64, 8)
+    data = stand_in_data(64, 8)
     loader = DeviceLoader(
         data.x_train[:16],
         data.y_train[:16],
@@ -181,11 +185,11 @@ def test_reference_pipeline_normalises_like_the_harness():
     )
     harness_batch, labels = next(loader.eval_batches())
     plain = transforms.Compose([transforms.ToTensor(), transforms.Normalize(data.mean, data.std)])
-    dataset = perf.ArrayCIFAR(data.x_train[:16], data.y_train[:16], plain)
+    dataset = ArrayCIFAR(data.x_train[:16], data.y_train[:16], plain)
     reference_batch = torch.stack([dataset[i][0] for i in range(16)])
     torch.testing.assert_close(harness_batch, reference_batch, rtol=1e-5, atol=1e-5)
     assert labels.tolist() == [dataset[i][1] for i in range(16)]
-    augmented = perf.reference_loader(data, 8, 0, torch.device("cpu"))
+    augmented = reference_loader(data, 8, 0, torch.device("cpu"))
     images, targets = next(iter(augmented))
     assert images.shape == (8, 3, 32, 32) and images.dtype == torch.float32
     assert targets.dtype == torch.int64 and np.isin(targets.numpy(), range(10)).all()

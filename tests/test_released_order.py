@@ -21,8 +21,9 @@ import torch.nn.functional as F
 from torch.nn.utils import prune
 
 from benchmark.config import RunConfig
+from benchmark.planning import prepare
 from benchmark.sparsity import prunable_layers
-from benchmark.train import DEFAULT_DATA_DIR, TrainingRun, make_optimizer, prepare
+from benchmark.train import DEFAULT_DATA_DIR, TrainingRun, make_optimizer
 from tests.released import released_annealed, released_cosine_decay, released_fggp
 
 

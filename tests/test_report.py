@@ -10,16 +10,17 @@ from typing import Any
 
 import pytest
 
-from benchmark.stats import RunKeys, summarise
+from benchmark.stats import summarise
 from reports import Run, build_report
 from reports.browser import check_page, find_chromium
+from reports.latex import latex_table
 from reports.plots import cd_cliques
+from reports.runs import group_runs, run_keys
 from reports.styles import method_order, method_styles
 from reports.tables import (
     REGROWTH_COLUMNS,
     Growth,
     cost_rows,
-    latex_table,
     pairwise_rows,
     paper_tables,
     rank_table,
@@ -295,16 +296,11 @@ def test_run_rows_show_failed_and_missing_runs():
     missing = result("gradient", 0.0, 0, sparsity=0.98)
     runs = [Run(failed["run_id"], failed["config"], "failed", failed)]
     runs += [Run("missing0000000", missing["config"], "missing", None)]
-    keys = RunKeys.of([r.config for r in runs])
-    rows = run_rows(runs, keys)
+    rows = run_rows(runs, run_keys(runs))
     assert [(r["status"], r["test_acc"], r["error"]) for r in rows] == [
         ("failed", None, "CUDA out of memory"),
         ("missing", None, None),
     ]
-
-
-def keys_of(runs: list[Run]) -> RunKeys:
-    return RunKeys.of([run.config for run in runs])
 
 
 def test_run_growth_sums_grown_over_the_schedule():
@@ -315,7 +311,7 @@ def test_run_growth_sums_grown_over_the_schedule():
 
 def test_regrowth_rows_by_hand():
     runs = as_runs(with_regrowth())
-    rows = regrowth_rows(runs, keys_of(runs))
+    rows = regrowth_rows(runs, run_keys(runs))
     assert [(r.method, r.setting.target_sparsity, r.n) for r in rows] == [
         ("rigl", 0.95, 3),
         ("rigl", 0.98, 1),
@@ -330,12 +326,34 @@ def test_regrowth_rows_by_hand():
 
 def test_cost_rows_give_the_share_spent_on_dense_gradients():
     runs = as_runs(with_regrowth())
-    rows = {(r.method, r.target_sparsity): r for r in cost_rows(runs, keys_of(runs))}
+    rows = {(r.method, r.target_sparsity): r for r in cost_rows(runs, run_keys(runs))}
     assert rows[("rigl", 0.95)].dense_gradient_percent == pytest.approx((10 + 20 + 0) / 3)
     assert rows[("rigl", 0.98)].dense_gradient_percent is None  # train_flops 0
     assert rows[("gmp", 0.95)].dense_gradient_percent == 0.0
     assert rows[("fggp", 0.95)].dense_gradient_percent == 0.0  # older records: nothing spent
     assert rows[("dense", None)].dense_gradient_percent == 0.0
+
+
+def test_group_runs_sets_dense_apart_and_orders_settings():
+    failed = dict(result("fggp", 1.0, 9), status="failed")
+    runs = as_runs([*with_regrowth(), result("fggp", 60.0, 0, init=0.5), failed])
+    (group,) = group_runs(runs, run_keys(runs))
+    assert len(group.dense) == 5 and all(r["config"]["method"] == "dense" for r in group.dense)
+    assert [(s.init_density, s.target_sparsity) for s in group.settings] == [
+        (1.0, 0.95),
+        (1.0, 0.98),
+        (0.5, 0.95),
+    ]
+    assert [label for s, label, _ in group.cells() if s.target_sparsity == 0.95][:6] == [
+        "fggp",
+        "magnitude",
+        "gradient",
+        "gmp",
+        "rigl",
+        "fggp",
+    ]
+    assert len(group.at(1.0, 0.95)["fggp"]) == 5  # the failed run is left out
+    assert list(group.at(0.5, 0.95)) == ["fggp"] and group.at(0.5, 0.98) == {}
 
 
 # --- the whole report --------------------------------------------------------------------

@@ -11,9 +11,9 @@ import torch
 
 from benchmark.grid.presets import expand, load_preset
 from benchmark.models import build_model
+from benchmark.planning import pruning_plan
 from benchmark.schedule import cubic_density, lr_milestone_epochs, prune_plan
 from benchmark.sparsity import SparsityEngine
-from benchmark.train import pruning_plan
 
 
 def plan_of(total, start, end, n_steps=31, every=0, initial=1000, n=1000, final=0.1):

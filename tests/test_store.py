@@ -24,7 +24,8 @@ from benchmark.errors import UserError
 from benchmark.grid.execute import DONE_ELSEWHERE, RUNNING_ELSEWHERE, run_once
 from benchmark.grid.presets import expand, load_preset
 from benchmark.grid.store import RunStore
-from benchmark.train import prepare, train
+from benchmark.planning import prepare
+from benchmark.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 
@@ -13,7 +14,8 @@ import torch.nn.functional as F
 from benchmark import flops
 from benchmark.errors import UserError
 from benchmark.models import build_model
-from benchmark.train import DEFAULT_DATA_DIR, SCHEMA, TrainingRun, train
+from benchmark.result import SCHEMA
+from benchmark.train import DEFAULT_DATA_DIR, TrainingRun, train
 from tests.support import assert_exact_sparsity, without_timings
 
 
@@ -183,6 +185,26 @@ def test_a_run_resumed_from_its_checkpoint_ends_as_if_never_stopped(tiny, tmp_pa
     assert lines[0].startswith(f"resumed from {checkpoint} after epoch 2")
     assert without_timings(resumed) == without_timings(uninterrupted)
     assert not checkpoint.exists()
+
+
+def test_restore_undoes_a_replayed_pruning_step(tiny):
+    """What the performance benchmark relies on: from a snapshot moved to the iteration
+    before the first planned step, that step prunes; `restore` then puts the iteration,
+    the masks, the controller's progress and the MAC count back as they were."""
+    run = TrainingRun(tiny, torch.device("cpu"), DEFAULT_DATA_DIR)
+    run.train_step(*next(iter(run.train_loader.epoch(0))))  # a gradient to prune with
+    assert not run.pruner.log
+    snapshot = run.snapshot()
+    masks = [mask.clone() for mask in run.engine.masks]
+    macs, active = run.cost.current_macs, run.engine.active_count()
+    run.restore(dataclasses.replace(snapshot, iteration=run.pruner.plan[0].iteration - 1))
+    assert run.prune_if_planned() and run.engine.active_count() < active
+    assert run.cost.current_macs < macs and len(run.pruner.log) == 1
+    run.restore(snapshot)
+    assert run.iteration == snapshot.iteration == 1
+    assert run.pruner.state_dict() == {"index": 0, "log": []}
+    assert run.cost.current_macs == macs and run.engine.active_count() == active
+    assert all(torch.equal(a, b) for a, b in zip(run.engine.masks, masks, strict=True))
 
 
 def test_a_foreign_or_damaged_checkpoint_is_a_clear_error(tiny, tmp_path):

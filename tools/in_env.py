@@ -5,14 +5,17 @@
     python3 tools/in_env.py python -m pytest -q
 
 Needs only python3 and access to the package index. The environment lives in `.venv`
-(or $FGGP_VENV) and is reinstalled only when requirements.txt changes, so the second
-call costs nothing. Standard library only: it runs before anything is installed.
+(or $FGGP_VENV). On Linux x86-64 it gets requirements.lock, the exact versions CI tested;
+elsewhere (the lock's CUDA wheels are Linux-only), or with FGGP_UNLOCKED=1, the ranges of
+requirements.txt. It is reinstalled only when that file changes, so the second call costs
+nothing. Standard library only: it runs before anything is installed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import platform
 import subprocess
 import sys
 import venv
@@ -20,6 +23,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 REQUIREMENTS = ROOT / "requirements.txt"
+LOCK = ROOT / "requirements.lock"
+
+
+def requirements_file() -> Path:
+    """The lock where CI's platform is this one, else the declared ranges."""
+    locked = sys.platform == "linux" and platform.machine() == "x86_64"
+    return LOCK if locked and not os.environ.get("FGGP_UNLOCKED") else REQUIREMENTS
 
 
 def venv_dir() -> Path:
@@ -31,12 +41,14 @@ def ensure_env(env: Path) -> Path:
     if not python.exists():
         print(f"[in_env] creating virtual environment {env}", file=sys.stderr)
         venv.EnvBuilder(with_pip=True, clear=True).create(env)
-    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    requirements = requirements_file()
+    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()
     stamp = env / ".requirements.sha256"
     if not stamp.exists() or stamp.read_text().strip() != digest:
-        print("[in_env] installing requirements.txt (first time: a few minutes)", file=sys.stderr)
+        note = f"[in_env] installing {requirements.name} (first time: a few minutes)"
+        print(note, file=sys.stderr)
         pip = [str(python), "-m", "pip", "--disable-pip-version-check"]
-        subprocess.run([*pip, "install", "--quiet", "-r", str(REQUIREMENTS)], check=True)
+        subprocess.run([*pip, "install", "--quiet", "-r", str(requirements)], check=True)
         stamp.write_text(digest + "\n")
     return env / "bin"
 

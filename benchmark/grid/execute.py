@@ -31,6 +31,7 @@ import torch
 
 from benchmark.atomic import write_json_atomic
 from benchmark.config import RunConfig, config_from_dict
+from benchmark.devices import resolve_device
 from benchmark.errors import UserError
 from benchmark.grid.claim import RunBusy, claim
 from benchmark.grid.store import RunStore, Stored
@@ -301,6 +302,8 @@ trains scale worse across threads than across processes (about 800 MB each)."""
 
 
 WORKERS_PER_CORE_MAX = 4
+GRID_DEVICES = ("auto", "cpu", "cuda")
+"""A grid spreads its workers over every visible GPU: it takes a kind, not cuda:N."""
 
 
 def device_slots(device: str, workers: int, runs_per_gpu: int) -> list[str]:
@@ -313,19 +316,15 @@ def device_slots(device: str, workers: int, runs_per_gpu: int) -> list[str]:
     """
     if workers < 0 or runs_per_gpu < 1:
         raise UserError("--workers must be 0 (the default) or more, --runs-per-gpu at least 1")
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    cores = os.cpu_count() or 1
-    if device == "cuda":
-        devices = [f"cuda:{i}" for i in range(torch.cuda.device_count())]
-        if not devices:
-            raise UserError("--device cuda asked for, but no CUDA GPU is visible")
-        slots = workers or len(devices) * runs_per_gpu
-    elif device == "cpu":
-        devices = [device]
-        slots = workers or min(cores, CPU_WORKERS_MAX)
-    else:
+    if device not in GRID_DEVICES:
         raise UserError(f"unknown device {device!r} for a grid; use auto, cpu or cuda")
+    cores = os.cpu_count() or 1
+    if resolve_device(device).type == "cuda":  # the one device check, GPUs counted there
+        devices = [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+        slots = workers or len(devices) * runs_per_gpu
+    else:
+        devices = ["cpu"]
+        slots = workers or min(cores, CPU_WORKERS_MAX)
     if slots > WORKERS_PER_CORE_MAX * cores:
         raise UserError(
             f"{slots} workers asked for, but this machine has {cores} CPU cores and every "

@@ -36,8 +36,8 @@ from typing import Any
 from benchmark.config import FIELD_NAMES, RunConfig, config_from_dict, load_config_file, named_file
 from benchmark.errors import UserError
 from benchmark.models import ARCHS
+from benchmark.planning import prepare
 from benchmark.recipe import Recipe, load_recipe
-from benchmark.train import prepare
 
 PRESET_DIR = Path(__file__).resolve().parents[1] / "presets"
 PRUNING_AXES = ("target_sparsity", "init_density")

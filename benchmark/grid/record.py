@@ -18,7 +18,7 @@ from typing import Any
 
 from benchmark.config import FIELD_NAMES, config_from_dict
 from benchmark.errors import UserError
-from benchmark.train import HARNESS_VERSION, SCHEMA
+from benchmark.result import HARNESS_VERSION, SCHEMA
 
 STATUSES = ("completed", "failed", "diverged")
 

@@ -36,7 +36,7 @@ from benchmark.config import RunConfig
 from benchmark.environment import git_commit
 from benchmark.errors import UserError
 from benchmark.grid.record import ForeignVersion, Untrusted, check
-from benchmark.train import HARNESS_VERSION, SCHEMA
+from benchmark.result import HARNESS_VERSION, SCHEMA
 
 FAILED = ("failed", "diverged")
 

@@ -11,7 +11,6 @@ with problems, and otherwise rewrites the file in place for `git diff` to review
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import shlex
 import sys
@@ -20,12 +19,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmark.cli import ensure_writable
 from benchmark.config import RunConfig
-from benchmark.errors import UserError
-from benchmark.grid.presets import Preset, grid_command
+from benchmark.errors import EXIT_USER_ERROR, UserError
+from benchmark.grid.presets import Preset
 from benchmark.regression import reference as ref
 from benchmark.regression import rule
-from benchmark.run import ensure_writable
 from benchmark.stats.power import pooled_sd
 
 _ENV_FIELDS = ("torch", "cuda", "device", "threads", "precision")
@@ -164,22 +163,33 @@ class Gate:
 
     @classmethod
     def open(
-        cls, args: argparse.Namespace, preset: Preset, configs: Sequence[RunConfig]
+        cls,
+        preset: Preset,
+        configs: Sequence[RunConfig],
+        *,
+        check: Path | None,
+        update: Path | None,
+        report_only: bool,
+        grid_words: Sequence[str],
     ) -> Gate | None:
-        """None without --check/--update-reference; else a gate whose inputs are sound."""
-        if args.check is None and args.update_reference is None:
+        """None without a reference to check or update; else a gate whose inputs are sound.
+
+        `grid_words` is the command that runs this grid (`grid_command`): the reference
+        records it, with `--update-reference`, as the way to measure it again.
+        """
+        if check is None and update is None:
             return None
         _require_data(configs)
-        command = _command(args)
-        if args.check is not None:
-            baseline = ref.read(args.check)
+        command = shlex.join([*grid_words, "--update-reference", str(check or update)])
+        if check is not None:
+            baseline = ref.read(check)
             baseline.require_grid(preset.name, configs)
             if pooled_sd((c.std, c.n) for c in baseline.cells)[1] == 0:
-                raise UserError(f"{args.check}: {NO_NOISE_ESTIMATE}")
-            print(f"regression check of preset {preset.name} against {args.check}")
-            return cls("check", args.check, preset, configs, baseline, command)
-        path = args.update_reference
-        if args.report_only:
+                raise UserError(f"{check}: {NO_NOISE_ESTIMATE}")
+            print(f"regression check of preset {preset.name} against {check}")
+            return cls("check", check, preset, configs, baseline, command)
+        path = update
+        if report_only:
             raise UserError("--update-reference measures anew; it cannot use --report-only")
         ensure_writable(path.parent)
         print(f"measuring the reference {path} (preset {preset.name}): every run is redone")
@@ -236,7 +246,7 @@ class Gate:
             new.write()
         except UserError as error:
             print(f"error: {error}", file=sys.stderr)
-            return 2
+            return EXIT_USER_ERROR
         print(
             f"wrote {self.path}: {len(cells)} cells, measured in {seconds:.0f} s; "
             f"review it with: git diff {self.path}"
@@ -271,9 +281,3 @@ def _require_data(configs: Sequence[RunConfig]) -> None:
     for dataset in sorted({c.dataset for c in configs}):
         if dataset.startswith("npz:") and not Path(dataset[4:]).expanduser().is_file():
             raise UserError(f"the data of this check is missing: {dataset[4:]} not found")
-
-
-def _command(args: argparse.Namespace) -> str:
-    """The command that measures this reference again (grid options only)."""
-    words = grid_command(args.preset, args.dataset, args.seeds, args.set, args.recipe)
-    return shlex.join([*words, "--update-reference", str(args.check or args.update_reference)])

@@ -31,8 +31,8 @@ from benchmark.atomic import write_json_atomic
 from benchmark.config import RunConfig
 from benchmark.errors import UserError
 from benchmark.regression.rule import sparsity_problem
+from benchmark.result import HARNESS_VERSION
 from benchmark.stats.table import CONDITION_FIELDS, DENSE, MODEL_FIELDS
-from benchmark.train import HARNESS_VERSION
 
 SCHEMA = "fggp-bench/reference/1"
 
@@ -42,6 +42,7 @@ def cell_config(config: Mapping[str, Any]) -> dict[str, Any]:
     cell = {k: v for k, v in config.items() if k != "seed"}
     params = dict(cell.get("method_params") or {})
     params.pop(baselines.SOURCE_PARAM, None)
+    params.pop(baselines.PACKAGE_PARAM, None)
     return {**cell, "method_params": params}
 
 
@@ -151,7 +152,7 @@ def _cell(
         sparsity=sparsities[0] if sparsities else None,
         n_test=clean[0]["data"]["n_test"] if clean else None,
         data=data[0] if data else None,
-        method_source=(first.get("method_params") or {}).get(baselines.SOURCE_PARAM),
+        method_source=_method_source(first.get("method_params") or {}),
         problems=tuple(problems),
     )
 
@@ -353,3 +354,8 @@ def _parse(path: Path, data: Any) -> Reference:
         measured=dict(data["measured"]),
         cells=tuple(cells),
     )
+
+
+def _method_source(params: Mapping[str, Any]) -> str | None:
+    """Which code an out-of-tree method ran: its file's hash or its package's version."""
+    return params.get(baselines.SOURCE_PARAM) or params.get(baselines.PACKAGE_PARAM)
