@@ -189,18 +189,17 @@ class Progress:
     """A line per finished run with a bar, failures and the time left."""
 
     def __init__(self, total: int) -> None:
-        self.total, self.done, self.failed, self.unsaved = total, 0, 0, 0
+        self.total, self.done, self.failed = total, 0, 0
         self.started = time.perf_counter()
 
     def __call__(self, config: RunConfig, outcome: Outcome) -> None:
         self.done += 1
         self.failed += outcome.status in (*FAILED, UNSAVED)
-        self.unsaved += outcome.status == UNSAVED
         elapsed = time.perf_counter() - self.started
         left = elapsed / self.done * (self.total - self.done)
         bar = "#" * round(20 * self.done / self.total)
         what = (
-            f"{outcome.test_acc:6.2f}%"
+            f"{outcome.test_acc:6.2f}%" + (f" (note: {outcome.error})" if outcome.error else "")
             if outcome.test_acc is not None
             else f"{outcome.status}: {outcome.error or ''}"
         )
@@ -264,7 +263,8 @@ def space_for(todo: list[RunConfig], args: argparse.Namespace) -> int:
 
 
 def execute(todo: list[RunConfig], store: RunStore, args: argparse.Namespace) -> int:
-    """Run `todo`; the number of runs that trained but whose result could not be stored."""
+    """Run `todo`; how many runs failed or trained without their result being stored
+    (a run can fail with no record to show for it: its lock could not be taken)."""
     if args.executor == "slurm":
         options = SlurmOptions(
             partition=args.slurm_partition,
@@ -276,12 +276,19 @@ def execute(todo: list[RunConfig], store: RunStore, args: argparse.Namespace) ->
         )
         progress = Progress(len(todo))
         run_slurm(todo, store, options, progress, execution_from(args))
-        return progress.unsaved
+        return progress.failed
     slots = device_slots(args.device, args.workers, args.runs_per_gpu)
     print(f"running {len(todo)} runs on {len(slots)} worker(s): {', '.join(slots)}")
     progress = Progress(len(todo))
     run_local(todo, store, slots, progress, execution_from(args))
-    return progress.unsaved
+    return progress.failed
+
+
+def ignore_interrupts() -> None:
+    """Once the grid has decided to exit, a further Ctrl-C or SIGTERM (a second press, a
+    scheduler's repeat) would only print a traceback from the middle of the clean-up."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def _stop_on_sigterm() -> None:
@@ -343,7 +350,20 @@ def reproduce_command(args: argparse.Namespace) -> str:
     return shlex.join(words)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, as_script: bool = False) -> int:
+    """The grid command. Its signal handlers are this call's, restored on return for a
+    caller that goes on (tests, `fggp-bench`); the script itself stays deaf to a late
+    Ctrl-C until it has exited (`as_script`)."""
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _main(argv)
+    finally:
+        if not as_script:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+
+def _main(argv: list[str] | None) -> int:
     args = parse_args(argv)
     _stop_on_sigterm()
     try:
@@ -366,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         statuses = {run_id: store.status(run_id, record) for run_id, record in records.items()}
         todo = [] if args.report_only else select_todo(configs, statuses, args)
         print_plan(configs, statuses, records, todo)
-        unsaved = 0
+        not_done = 0
         if args.dry_run:
             return 0
         if args.seed_plan:
@@ -374,11 +394,12 @@ def main(argv: list[str] | None = None) -> int:
         if todo:
             ensure_free_space(store.root, space_for(todo, args))
             store.write_manifest(preset.name, configs, sys.argv)
-            unsaved = execute(todo, store, args)
+            not_done = execute(todo, store, args)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
+        ignore_interrupts()
         print(
             "interrupted: finished runs are kept and running ones resume from their "
             "checkpoints; run the same command again",
@@ -400,18 +421,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
+        ignore_interrupts()
         print(
             "interrupted while writing the report: every finished run is kept and the "
             "previous report, if any, is still whole; --report-only rebuilds it",
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
+    ignore_interrupts()  # the report is whole: what is left is printing and exiting
     print(f"\nresults: {store.root}/runs/\nstatistics: {report.summary}\nreport: {report.html}")
-    failed = unsaved or any(r is not None and r["status"] in FAILED for r in records.values())
+    failed = not_done or any(r is not None and r["status"] in FAILED for r in records.values())
     if gate is not None:
         return gate.close(records)
     return EXIT_RUN_FAILED if failed else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(as_script=True))

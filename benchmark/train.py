@@ -33,6 +33,7 @@ from benchmark.data import Dataset, load_dataset
 from benchmark.data.loader import DeviceLoader
 from benchmark.devices import resolve_device
 from benchmark.errors import UserError
+from benchmark.files import not_regular
 from benchmark.models import build_model
 from benchmark.planning import prepare, pruning_plan
 from benchmark.pruning import GradualPruner
@@ -468,6 +469,11 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
     """Checkpoints hold only tensors and plain values, so the safe loader reads them."""
+    special = not_regular(path)
+    if special is not None:
+        raise UserError(
+            f"checkpoint {path} is {special}, not a regular file; delete it to restart the run"
+        )
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # a truncated or foreign file: say which, do not crash

@@ -388,3 +388,47 @@ def alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def _grid_process(out: Path, *extra: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "run_all.py", "--preset", "tiny", "--seeds", "1", "--out", str(out)]
+    return subprocess.Popen(
+        [*command, "--device", "cpu", "--workers", "1", *extra],
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for(process: subprocess.Popen[str], text: str) -> None:
+    for line in process.stdout:
+        if text in line:
+            return
+    raise AssertionError(f"{text!r} never printed")
+
+
+def test_ctrl_c_twice_stops_the_grid_without_a_traceback(tmp_path):
+    """A second Ctrl-C 30 ms after the first once broke off the pool's clean-up."""
+    process = _grid_process(tmp_path / "grid", "--set", "epochs=30")
+    _wait_for(process, "running ")
+    time.sleep(2.0)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.03)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and "interrupted: finished runs are kept" in err
+
+
+def test_signals_after_the_report_is_written_end_nothing_twice(tmp_path):
+    """SIGINT every 5 ms after the last line once gave a traceback and exit 0."""
+    out = tmp_path / "grid"
+    assert run_all.main(["--preset", "tiny", "--seeds", "1", "--out", str(out)]) == 0
+    process = _grid_process(out)  # everything stored: straight to the report
+    _wait_for(process, "report: ")
+    while process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.005)
+    err = process.stderr.read()
+    assert process.returncode == 0 and "Traceback" not in err, err

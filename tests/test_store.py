@@ -299,3 +299,59 @@ def test_temporaries_of_a_writer_that_died_are_removed_when_the_run_is_claimed(t
     _prepare_redo(store, run_id, store.load(run_id), "")
     assert not any(p.exists() for p in stale) and other.exists()  # another run's is left
     assert "left by a writer that died" in store.log_path(run_id).read_text()
+
+
+# ------------------------------------------- files that are not files (tools/attack.py)
+
+
+def special_files(tmp_path: Path) -> dict[str, Callable[[Path], None]]:
+    """Ways a path in a store can be something that blocks or never ends when read."""
+
+    def fifo(path: Path) -> None:
+        os.mkfifo(path)
+
+    def endless(path: Path) -> None:
+        path.symlink_to("/dev/zero")
+
+    return {"a FIFO": fifo, "a character device": endless}
+
+
+@pytest.mark.parametrize("kind", ["a FIFO", "a character device"])
+def test_a_result_that_is_not_a_regular_file_is_reported_not_read(tmp_path, kind):
+    """A FIFO result once hung even --report-only; /dev/zero read until memory ran out."""
+    store = RunStore(tmp_path)
+    config = expand(load_preset("tiny"), seeds=1)[0]
+    store.result_path(config.run_id()).parent.mkdir(parents=True)
+    special_files(tmp_path)[kind](store.result_path(config.run_id()))
+    stored = store.load(config.run_id())
+    assert stored.record is None and stored.problem == f"is {kind}, not a regular file"
+    moved = store.set_aside(config.run_id())  # redone like any untrusted record
+    assert moved.is_symlink() or stat.S_ISFIFO(os.lstat(moved).st_mode)
+
+
+@pytest.mark.parametrize("kind", ["a FIFO", "a character device"])
+def test_logs_locks_and_checkpoints_that_are_not_regular_files(tmp_path, kind):
+    make = special_files(tmp_path)[kind]
+    config = expand(load_preset("tiny"), seeds=1)[0]
+    store = RunStore(tmp_path / "store")
+    for folder in store.folders():
+        folder.mkdir(parents=True, exist_ok=True)
+    run_id = config.run_id()
+
+    make(store.log_path(run_id))  # a log is a diagnostic: the run goes on without it
+    outcome = run_once(config.to_dict(), str(store.root), "cpu", 1)
+    assert outcome.status == "completed" and f"it is {kind}" in outcome.error
+    store.result_path(run_id).unlink()
+
+    make(store.checkpoint_path(run_id))  # never read: the run fails, saying why
+    outcome = run_once(config.to_dict(), str(store.root), "cpu", 1)
+    assert outcome.status == "failed" and f"is {kind}, not a regular file" in outcome.error
+    store.result_path(run_id).unlink()
+    store.checkpoint_path(run_id).unlink()
+
+    store.lock_path(run_id).unlink()  # left, empty, by the runs above
+    make(store.lock_path(run_id))  # the claim cannot be taken: that run fails, saying why
+    outcome = run_once(config.to_dict(), str(store.root), "cpu", 1)
+    assert outcome.status == "failed" and f"lock file {store.lock_path(run_id)} is {kind}" in (
+        outcome.error
+    )

@@ -35,12 +35,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from benchmark.errors import UserError
+from benchmark.files import not_regular
 
 _HOLDER_MAX = 4096  # bytes of the lock file worth reading: one line
 
 
 class RunBusy(Exception):
     """Another live process holds the run; the message says who."""
+
+
+class UnusableLock(UserError):
+    """The run's lock file cannot be used (not a regular file): that run fails, not the
+    grid, and the message says what to remove."""
 
 
 @contextlib.contextmanager
@@ -65,6 +71,9 @@ def claim(path: Path) -> Iterator[str]:
 
 def _open(path: Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
+    special = not_regular(path)
+    if special is not None:
+        raise UnusableLock(f"lock file {path} is {special}, not a regular file: remove it")
     try:
         return os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     except PermissionError:

@@ -33,7 +33,8 @@ from benchmark.atomic import write_json_atomic
 from benchmark.config import RunConfig, config_from_dict
 from benchmark.devices import resolve_device
 from benchmark.errors import UserError
-from benchmark.grid.claim import RunBusy, claim
+from benchmark.files import not_regular
+from benchmark.grid.claim import RunBusy, UnusableLock, claim
 from benchmark.grid.store import RunStore, Stored
 from benchmark.train import train
 
@@ -127,6 +128,8 @@ def run_once(
             return run_one(config_data, root, device, threads, execution)
     except RunBusy as busy:
         return Outcome(run_id, RUNNING_ELSEWHERE, None, 0.0, f"held by {busy}")
+    except UnusableLock as error:
+        return Outcome(run_id, "failed", None, 0.0, str(error))
 
 
 def _prepare_redo(store: RunStore, run_id: str, stored: Stored, abandoned: str) -> None:
@@ -204,6 +207,10 @@ class RunLog:
     def __init__(self, path: Path) -> None:
         self.path, self.problem = path, None
         self.file = None
+        special = not_regular(path)
+        if special is not None:
+            self.problem = f"log {path} not written: it is {special}, not a regular file"
+            return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.file = open(path, "a", encoding="utf-8")  # noqa: SIM115 (closed in __exit__)
@@ -371,7 +378,10 @@ def run_local(
                 outcomes.append(outcome)
                 on_finish(futures[future], outcome)
         except BaseException:
-            # Interrupted (Ctrl-C, SIGTERM) or a worker died: stop the runs in flight too.
+            # Interrupted (Ctrl-C, SIGTERM) or a worker died: stop the runs in flight too,
+            # deaf to a second Ctrl-C, which would break off this clean-up half-way.
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signum, signal.SIG_IGN)
             # Their results are not written (writes are atomic) and their last checkpoint
             # stays, so the next invocation resumes them. Python < 3.14 has no public
             # terminate_workers(), hence the private process table.

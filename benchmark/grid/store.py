@@ -35,6 +35,7 @@ from benchmark.atomic import write_json_atomic
 from benchmark.config import RunConfig
 from benchmark.environment import git_commit
 from benchmark.errors import UserError
+from benchmark.files import not_regular
 from benchmark.grid.record import ForeignVersion, Untrusted, check
 from benchmark.result import HARNESS_VERSION, SCHEMA
 
@@ -97,6 +98,9 @@ class RunStore:
     def load(self, run_id: str) -> Stored:
         """The run's result file, read and checked now; says nothing and remembers nothing."""
         path = self.result_path(run_id)
+        special = not_regular(path)
+        if special is not None:
+            return Stored(None, f"is {special}, not a regular file", "special")
         try:
             data = path.read_bytes()
         except FileNotFoundError:
