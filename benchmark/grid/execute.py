@@ -68,6 +68,10 @@ class Execution:
             raise UserError("the per-run time limit must be a non-negative number (0: none)")
 
 
+NO_OPTIONS = Execution()
+"""The default: no compile, no time limit."""
+
+
 class RunTimedOut(Exception):
     """A run went past its `Execution.time_limit`."""
 
@@ -107,7 +111,7 @@ def run_once(
     root: str,
     device: str,
     threads: int,
-    execution: Execution = Execution(),
+    execution: Execution = NO_OPTIONS,
     seen: str | None = None,
 ) -> Outcome:
     """`run_one` under the run's claim, unless another process has the run or has run it.
@@ -154,7 +158,7 @@ def run_one(
     root: str,
     device: str,
     threads: int,
-    execution: Execution = Execution(),
+    execution: Execution = NO_OPTIONS,
 ) -> Outcome:
     """Train one run into the store at `root`; failures are recorded, not raised.
 
@@ -345,7 +349,7 @@ def run_local(
     store: RunStore,
     slots: Sequence[str],
     on_finish: Callable[[RunConfig, Outcome], None],
-    execution: Execution = Execution(),
+    execution: Execution = NO_OPTIONS,
 ) -> list[Outcome]:
     """Run `configs` on a pool with one worker process per device slot."""
     cpu_workers = sum(slot == "cpu" for slot in slots)
