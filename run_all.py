@@ -27,7 +27,14 @@ from benchmark import regression, stats
 from benchmark.cli import ensure_free_space, ensure_writable, space_needed
 from benchmark.config import RunConfig, config_from_dict, parse_assignment
 from benchmark.errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, EXIT_USER_ERROR, UserError
-from benchmark.grid.execute import UNSAVED, Execution, Outcome, device_slots, run_local
+from benchmark.grid.execute import (
+    UNSAVED,
+    Execution,
+    Outcome,
+    device_slots,
+    ignore_interrupts,
+    run_local,
+)
 from benchmark.grid.presets import (
     Preset,
     available_presets,
@@ -282,13 +289,6 @@ def execute(todo: list[RunConfig], store: RunStore, args: argparse.Namespace) ->
     progress = Progress(len(todo))
     run_local(todo, store, slots, progress, execution_from(args))
     return progress.failed
-
-
-def ignore_interrupts() -> None:
-    """Once the grid has decided to exit, a further Ctrl-C or SIGTERM (a second press, a
-    scheduler's repeat) would only print a traceback from the middle of the clean-up."""
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_IGN)
 
 
 def _stop_on_sigterm() -> None:

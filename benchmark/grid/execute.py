@@ -344,6 +344,13 @@ def device_slots(device: str, workers: int, runs_per_gpu: int) -> list[str]:
     return [devices[i % len(devices)] for i in range(slots)]
 
 
+def ignore_interrupts() -> None:
+    """Once the grid has decided to stop or exit, a further Ctrl-C or SIGTERM (a second
+    press, a scheduler's repeat) would only print a traceback from the clean-up."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+
+
 def run_local(
     configs: Sequence[RunConfig],
     store: RunStore,
@@ -384,8 +391,7 @@ def run_local(
         except BaseException:
             # Interrupted (Ctrl-C, SIGTERM) or a worker died: stop the runs in flight too,
             # deaf to a second Ctrl-C, which would break off this clean-up half-way.
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(signum, signal.SIG_IGN)
+            ignore_interrupts()
             # Their results are not written (writes are atomic) and their last checkpoint
             # stays, so the next invocation resumes them. Python < 3.14 has no public
             # terminate_workers(), hence the private process table.
