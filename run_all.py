@@ -19,6 +19,7 @@ import statistics
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,6 @@ from benchmark.grid.execute import (
     Execution,
     Outcome,
     device_slots,
-    ignore_interrupts,
     run_local,
 )
 from benchmark.grid.presets import (
@@ -44,6 +44,7 @@ from benchmark.grid.presets import (
 )
 from benchmark.grid.slurm import SlurmOptions, check_slurm, run_slurm
 from benchmark.grid.store import FAILED, RunStore, completed
+from benchmark.interrupts import SIGNALS, deferred_interrupts, ignore_interrupts, stop_on_signals
 from benchmark.recipe import available_recipes, load_recipe
 from reports import ReportFiles, Run, build_report
 
@@ -291,25 +292,18 @@ def execute(todo: list[RunConfig], store: RunStore, args: argparse.Namespace) ->
     return progress.failed
 
 
-def _stop_on_sigterm() -> None:
-    """SIGTERM (a cluster's preemption, `kill`) stops the grid the way Ctrl-C does."""
-
-    def handler(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, handler)
-
-
 def analyse(
     preset: Preset,
     configs: list[RunConfig],
     records: dict[str, dict | None],
     store: RunStore,
     args: argparse.Namespace,
+    stop_point: Callable[[], None],
 ) -> ReportFiles:
     """Rank statistics, tests and the claims check over every stored run, and the report."""
     stored = [record for record in records.values() if record is not None]
     summary = stats.summarise(stored, expected=[c.to_dict() for c in configs])
+    stop_point()
     for claim in summary["claims"]:
         reading = claim["point_reading"]["status"]
         print(f"claim {claim['id']}: {claim['verdict']:<12} (on means: {reading}) {claim['text']}")
@@ -330,6 +324,7 @@ def analyse(
         summary=summary,
         runs=runs,
         command=reproduce_command(args),
+        stop_point=stop_point,
     )
 
 
@@ -354,7 +349,7 @@ def main(argv: list[str] | None = None, *, as_script: bool = False) -> int:
     """The grid command. Its signal handlers are this call's, restored on return for a
     caller that goes on (tests, `fggp-bench`); the script itself stays deaf to a late
     Ctrl-C until it has exited (`as_script`)."""
-    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    previous = {signum: signal.getsignal(signum) for signum in SIGNALS}
     try:
         return _main(argv)
     finally:
@@ -365,7 +360,7 @@ def main(argv: list[str] | None = None, *, as_script: bool = False) -> int:
 
 def _main(argv: list[str] | None) -> int:
     args = parse_args(argv)
-    _stop_on_sigterm()
+    stop_on_signals()
     try:
         preset, configs, store = plan(args)
         check_execution(args)
@@ -414,9 +409,10 @@ def _main(argv: list[str] | None) -> int:
         )
         return EXIT_RUN_FAILED
     try:
-        records = store.read_all(configs)  # once more: the runs just finished wrote theirs
-        summarise(configs, records, store)
-        report = analyse(preset, configs, records, store, args)
+        with deferred_interrupts() as pending:  # see benchmark/interrupts.py
+            records = store.read_all(configs)  # once more: the runs just finished wrote theirs
+            summarise(configs, records, store)
+            report = analyse(preset, configs, records, store, args, pending.check)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR

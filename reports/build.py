@@ -77,11 +77,17 @@ def build_report(
     command: str,
     description: str | None = None,
     reference: str = "fggp",
+    stop_point: Callable[[], None] = lambda: None,
 ) -> ReportFiles:
-    """Write the report of `runs` (the whole grid, finished or not) as the folder `out_dir`."""
+    """Write the report of `runs` (the whole grid, finished or not) as the folder `out_dir`.
+
+    `stop_point` is called between the files and before the set is published; an
+    exception from it (a deferred Ctrl-C) abandons the new set and keeps the old one.
+    """
     out_dir = Path(out_dir)
     with published(out_dir) as staging:
-        _write_report(staging, title, summary, runs, command, description, reference)
+        _write_report(staging, title, summary, runs, command, description, reference, stop_point)
+        stop_point()
     return _files(out_dir)
 
 
@@ -104,6 +110,7 @@ def _write_report(
     command: str,
     description: str | None,
     reference: str,
+    stop_point: Callable[[], None],
 ) -> None:
     keys = run_keys(runs)
     rows = run_rows(runs, keys)
@@ -115,6 +122,7 @@ def _write_report(
     _write_csv(files.table_csv, TABLE_COLUMNS, aggregate_rows(summary))
     _write_csv(files.regrowth_csv, REGROWTH_COLUMNS, [regrowth_csv_row(r) for r in regrowth])
     write_bytes_atomic(files.latex, latex_table(tables, reference).encode())
+    stop_point()
     html = render(
         title=title,
         description=description,

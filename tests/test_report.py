@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -535,4 +537,38 @@ def test_run_all_interrupted_while_reporting_exits_cleanly(tmp_path, monkeypatch
     assert run_all.main(argv) == 130
     err = capsys.readouterr().err
     assert err.startswith("interrupted while writing the report") and err.count("\n") == 1
+    assert (out / "report" / "report.html").read_bytes() == html
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_in_a_finaliser_during_the_report_still_stops_it(
+    tmp_path, monkeypatch, capsys, signum
+):
+    """A signal that lands while Python runs a finaliser (matplotlib and the garbage
+    collector run them at any moment) must not be swallowed as "Exception ignored":
+    the grid stops with one line, exit 130, and the previous report is kept."""
+    import reports.build
+    import run_all
+
+    out = tmp_path / "grid"
+    argv = ["--preset", "tiny", "--out", str(out), "--report-only"]
+    assert run_all.main(argv) == 0
+    html = (out / "report" / "report.html").read_bytes()
+    real_render = reports.build.render
+
+    class SignalsWhenCollected:
+        def __del__(self) -> None:
+            os.kill(os.getpid(), signum)
+
+    def render(**kwargs: Any) -> str:
+        SignalsWhenCollected()  # dropped at once: the signal arrives inside __del__
+        return real_render(**kwargs)
+
+    monkeypatch.setattr(reports.build, "render", render)
+    capsys.readouterr()
+    assert run_all.main(argv) == 130
+    captured = capsys.readouterr()
+    assert "Exception ignored" not in captured.err
+    assert captured.err.startswith("interrupted while writing the report")
+    assert captured.err.count("\n") == 1
     assert (out / "report" / "report.html").read_bytes() == html

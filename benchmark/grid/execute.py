@@ -36,6 +36,7 @@ from benchmark.errors import UserError
 from benchmark.files import not_regular
 from benchmark.grid.claim import RunBusy, UnusableLock, claim
 from benchmark.grid.store import RunStore, Stored
+from benchmark.interrupts import ignore_interrupts
 from benchmark.train import train
 
 CHECKPOINT_EVERY = 5  # epochs
@@ -342,13 +343,6 @@ def device_slots(device: str, workers: int, runs_per_gpu: int) -> list[str]:
             f"worker needs one: ask for at most {WORKERS_PER_CORE_MAX * cores}"
         )
     return [devices[i % len(devices)] for i in range(slots)]
-
-
-def ignore_interrupts() -> None:
-    """Once the grid has decided to stop or exit, a further Ctrl-C or SIGTERM (a second
-    press, a scheduler's repeat) would only print a traceback from the clean-up."""
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, signal.SIG_IGN)
 
 
 def run_local(
