@@ -302,11 +302,13 @@ def analyse(
 ) -> ReportFiles:
     """Rank statistics, tests and the claims check over every stored run, and the report."""
     stored = [record for record in records.values() if record is not None]
-    summary = stats.summarise(stored, expected=[c.to_dict() for c in configs])
+    summary = stats.analyse(stored, expected=[c.to_dict() for c in configs])
     stop_point()
-    for claim in summary["claims"]:
-        reading = claim["point_reading"]["status"]
-        print(f"claim {claim['id']}: {claim['verdict']:<12} (on means: {reading}) {claim['text']}")
+    for claim in summary.claims:
+        reading = claim.reading.status
+        print(f"claim {claim.id}: {claim.verdict:<12} (on means: {reading}) {claim.text}")
+    for field, values in summary.version_mix().items():
+        print(f"warning: the runs disagree on {field}: {', '.join(values)}", file=sys.stderr)
     runs = [
         Run(
             run_id=c.run_id(),
@@ -332,8 +334,7 @@ def print_seed_plan(configs: list[RunConfig], records: dict[str, dict | None]) -
     if not completed(records.values()):
         raise UserError("--seed-plan needs finished runs: this grid has none yet")
     stored = [record for record in records.values() if record is not None]
-    summary = stats.summarise(stored, expected=[c.to_dict() for c in configs])
-    print(stats.seed_plan(summary))
+    print(stats.seed_plan(stats.analyse(stored, expected=[c.to_dict() for c in configs])))
     return 0
 
 

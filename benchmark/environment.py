@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import platform
 import subprocess
@@ -61,9 +62,19 @@ def _cpu_model() -> str | None:
 def describe(device: torch.device) -> dict[str, object]:
     return {
         "torch": torch.__version__,
+        "torchvision": _version("torchvision"),
+        "numpy": _version("numpy"),
         "cuda": torch.version.cuda if device.type == "cuda" else None,
         "device": device_name(device),
         "python": platform.python_version(),
         "git_commit": git_commit(),
         "threads": torch.get_num_threads(),
     }
+
+
+def _version(package: str) -> str | None:
+    """An installed package's version, read without importing it."""
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import math
 import os
 import secrets
 import shutil
@@ -30,7 +31,7 @@ import jinja2
 
 from benchmark.atomic import write_bytes_atomic, write_json_atomic
 from benchmark.grid.store import FAILED
-from benchmark.stats import RunKeys
+from benchmark.stats import RunKeys, Summary
 from benchmark.stats.ranking import ALPHA
 from benchmark.stats.table import DENSE
 from reports import plots
@@ -72,11 +73,10 @@ def build_report(
     out_dir: Path,
     *,
     title: str,
-    summary: Mapping[str, Any],
+    summary: Summary,
     runs: Sequence[Run],
     command: str,
     description: str | None = None,
-    reference: str = "fggp",
     stop_point: Callable[[], None] = lambda: None,
 ) -> ReportFiles:
     """Write the report of `runs` (the whole grid, finished or not) as the folder `out_dir`.
@@ -86,7 +86,7 @@ def build_report(
     """
     out_dir = Path(out_dir)
     with published(out_dir) as staging:
-        _write_report(staging, title, summary, runs, command, description, reference, stop_point)
+        _write_report(staging, title, summary, runs, command, description, stop_point)
         stop_point()
     return _files(out_dir)
 
@@ -105,23 +105,22 @@ def _files(folder: Path) -> ReportFiles:
 def _write_report(
     folder: Path,
     title: str,
-    summary: Mapping[str, Any],
+    summary: Summary,
     runs: Sequence[Run],
     command: str,
     description: str | None,
-    reference: str,
     stop_point: Callable[[], None],
 ) -> None:
     keys = run_keys(runs)
     rows = run_rows(runs, keys)
-    tables = paper_tables(summary, reference)
+    tables = paper_tables(summary)
     regrowth = regrowth_rows(runs, keys)
     files = _files(folder)
-    write_json_atomic(files.summary, summary)
+    write_json_atomic(files.summary, summary.as_dict())
     _write_csv(files.results_csv, RUN_COLUMNS, rows)
     _write_csv(files.table_csv, TABLE_COLUMNS, aggregate_rows(summary))
     _write_csv(files.regrowth_csv, REGROWTH_COLUMNS, [regrowth_csv_row(r) for r in regrowth])
-    write_bytes_atomic(files.latex, latex_table(tables, reference).encode())
+    write_bytes_atomic(files.latex, latex_table(tables, summary.reference).encode())
     stop_point()
     html = render(
         title=title,
@@ -133,7 +132,6 @@ def _write_report(
         tables=tables,
         regrowth=regrowth,
         command=command,
-        reference=reference,
     )
     write_bytes_atomic(files.html, html.encode())
 
@@ -181,17 +179,16 @@ def render(
     *,
     title: str,
     description: str | None,
-    summary: Mapping[str, Any],
+    summary: Summary,
     runs: Sequence[Run],
     keys: RunKeys,
     rows: list[dict[str, Any]],
     tables: list[PaperTable],
     regrowth: Sequence[RegrowthRow],
     command: str,
-    reference: str,
 ) -> str:
     styles = plots.styles_for(summary, runs, keys)
-    ranks = dict(summary["friedman"]["average_ranks"])  # the ranks the test and its CD use
+    ranks = dict(summary.friedman.average_ranks)  # the ranks the test and its CD use
     schedule_plot, disagreements = plots.sparsity_schedules(runs, keys)
     seeds = sorted({row["seed"] for row in rows})
     context = {
@@ -199,18 +196,18 @@ def render(
         "generated": time.strftime("%Y-%m-%d %H:%M %Z"),
         "css": (TEMPLATES / "report.css").read_text(encoding="utf-8"),
         "summary": summary,
-        "reference": reference,
+        "reference": summary.reference,
         "alpha": f"{ALPHA:g}",
         "grid": _grid_facts(rows, runs, description, seeds),
         "paper_tables": tables,
-        "notes": [f"{s['name']}: {s['note']}" for s in summary["settings"] if s.get("note")],
+        "notes": [f"{s.name}: {s.note}" for s in summary.settings if s.note],
         "ranks": rank_table(summary),
         "pairwise": pairwise_rows(summary),
-        "cd_plot": plots.cd_diagram(ranks, summary["nemenyi_cd"].get("cd"), styles)
+        "cd_plot": plots.cd_diagram(ranks, summary.nemenyi.cd, styles)
         if len(ranks) >= 2
         else None,
         "sparsity_plot": plots.accuracy_vs_sparsity(summary, styles)
-        if summary["settings"]
+        if summary.settings
         else None,
         "curve_plots": plots.training_curves(runs, keys, styles),
         "schedule_plot": schedule_plot,
@@ -221,6 +218,7 @@ def render(
         "run_rows": rows,
         "problems": [row for row in rows if row["status"] != "completed"],
         "environments": _environments(runs),
+        "version_mix": summary.version_mix(),
         "command": command,
     }
     environment = jinja2.Environment(
@@ -294,7 +292,7 @@ def _grid_facts(
 
 
 def _environments(runs: Sequence[Run]) -> list[tuple[dict[str, Any], int]]:
-    fields = ("torch", "cuda", "device", "python", "threads", "git_commit")
+    fields = ("torch", "torchvision", "numpy", "cuda", "device", "python", "threads", "git_commit")
     executed = ("precision", "compile")
     counts: Counter[tuple[Any, ...]] = Counter()
     for run in runs:
@@ -313,19 +311,21 @@ def _environments(runs: Sequence[Run]) -> list[tuple[dict[str, Any], int]]:
     ]
 
 
-def _short_settings(summary: Mapping[str, Any]) -> Callable[[str], str]:
+def _short_settings(summary: Summary) -> Callable[[str], str]:
     """A setting's name as a column head: arch (model where archs repeat), init, target."""
-    settings = summary["settings"]
-    ambiguous = len({s["model"] for s in settings}) > len({s["arch"] for s in settings})
+    settings = [s.setting for s in summary.settings]
+    ambiguous = len({s.model.name for s in settings}) > len({s.model.arch for s in settings})
     names = {}
     for s in settings:
-        where = s["model"] if ambiguous else s["arch"]
-        names[s["name"]] = f"{where}, init {s['init_density']:g}, {100 * s['target_sparsity']:g}%"
+        where = s.model.name if ambiguous else s.model.arch
+        names[s.name] = f"{where}, init {s.init_density:g}, {100 * s.target_sparsity:g}%"
     return lambda name: names.get(name, name)
 
 
 def _num(value: float | None, digits: int) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
+    """A number to `digits` decimals; "—" for none (or for an infinite F, which
+    summary.json also stores as null)."""
+    return "—" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
 
 
 def _pval(p: float | None) -> str:

@@ -21,7 +21,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from benchmark.stats import RunKeys
+from benchmark.stats import RunKeys, Summary
 from benchmark.stats.table import DENSE
 from reports.runs import Record, Run, group_runs
 from reports.styles import DENSE_STYLE_COLOUR, Style, method_order, method_styles
@@ -131,12 +131,12 @@ def cd_diagram(ranks: Mapping[str, float], cd: float | None, styles: Mapping[str
 # ---------------------------------------------------------------- accuracy vs sparsity
 
 
-def accuracy_vs_sparsity(summary: Mapping[str, Any], styles: Mapping[str, Style]) -> Plot:
+def accuracy_vs_sparsity(summary: Summary, styles: Mapping[str, Style]) -> Plot:
     """Mean with its 95% t-interval band, per model (rows) and initial density (columns)."""
-    settings = summary["settings"]
-    models = sorted({s["model"] for s in settings})
-    inits = sorted({s["init_density"] for s in settings}, reverse=True)
-    bounds = {b["name"]: b for b in summary["dense"]["bounds"]}
+    settings = [s.setting for s in summary.settings]
+    cells = {s.setting: s.cells for s in summary.settings}
+    models = sorted({s.model.name for s in settings})
+    inits = sorted({s.init_density for s in settings}, reverse=True)
     figure = Figure(figsize=(4.2 * len(inits) + 1.8, 3.2 * len(models)), layout="constrained")
     axes = np.atleast_2d(figure.subplots(len(models), len(inits), squeeze=False))
     described = []
@@ -144,16 +144,16 @@ def accuracy_vs_sparsity(summary: Mapping[str, Any], styles: Mapping[str, Style]
         for c, init in enumerate(inits):
             ax = axes[r, c]
             here = sorted(
-                (s for s in settings if s["model"] == model and s["init_density"] == init),
-                key=lambda s: s["target_sparsity"],
+                (s for s in settings if s.model.name == model and s.init_density == init),
+                key=lambda s: s.target_sparsity,
             )
-            levels = [100 * s["target_sparsity"] for s in here]
-            for method in method_order(m for s in here for m in s["methods"]):
-                points = [(100 * s["target_sparsity"], s["methods"].get(method)) for s in here]
-                points = [(x, cell) for x, cell in points if cell is not None]
-                xs = [x for x, _ in points]
-                _line(ax, xs, [cell["mean"] for _, cell in points], styles[method], method)
-                band = [(x, cell["ci95"]) for x, cell in points if cell["ci95"]]
+            levels = [100 * s.target_sparsity for s in here]
+            for method in method_order(m for s in here for m in cells[s]):
+                points = [(100 * s.target_sparsity, cells[s].get(method)) for s in here]
+                present = [(x, cell) for x, cell in points if cell is not None]
+                xs = [x for x, _ in present]
+                _line(ax, xs, [cell.mean for _, cell in present], styles[method], method)
+                band = [(x, cell.ci95) for x, cell in present if cell.ci95]
                 if band:
                     ax.fill_between(
                         [x for x, _ in band],
@@ -165,12 +165,12 @@ def accuracy_vs_sparsity(summary: Mapping[str, Any], styles: Mapping[str, Style]
                     )
                 described.append(
                     f"{model}, init density {init:g}, {method}: "
-                    + ", ".join(f"{x:g}% → {cell['mean']:.1f}%" for x, cell in points)
+                    + ", ".join(f"{x:g}% → {cell.mean:.1f}%" for x, cell in present)
                 )
-            bound = bounds.get(model)
+            bound = summary.dense_bounds.get(model)
             if bound is not None and levels:
                 ax.axhline(
-                    bound["mean"], color=DENSE_STYLE_COLOUR, linestyle=(0, (2, 2)), label="dense"
+                    bound.mean, color=DENSE_STYLE_COLOUR, linestyle=(0, (2, 2)), label="dense"
                 )
             ax.set_xticks(levels)
             ax.set_title(f"{_short(model)}\ninit density {init:g}", fontsize=9)
@@ -368,8 +368,8 @@ def _legend(figure: Figure, axes: np.ndarray) -> None:
     )
 
 
-def styles_for(summary: Mapping[str, Any], runs: Sequence[Run], keys: RunKeys) -> dict[str, Style]:
+def styles_for(summary: Summary, runs: Sequence[Run], keys: RunKeys) -> dict[str, Style]:
     """A style for every method label of the statistics and of the grid, dense aside."""
-    labels = {m for s in summary["settings"] for m in s["methods"]}
+    labels = {m for s in summary.settings for m in s.cells}
     labels |= {keys.of_config(run.config)[1] for run in runs}
     return method_styles(labels - {DENSE})

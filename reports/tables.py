@@ -1,6 +1,6 @@
 """The report's tables as plain data: rows for CSV, the paper-layout table, ranks, costs.
 
-Pure functions over the statistics summary (`benchmark.stats.summarise`) and the runs
+Pure functions over the statistics (`benchmark.stats.Summary`) and the runs
 (`reports.runs`); the HTML template, the CSV writer and the LaTeX writer
 (`reports.latex`) all read the same structures, so a number cannot differ between the
 report and the table pasted into a paper. Imported by `reports.build` and
@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from benchmark.stats import RunKeys, Setting
+from benchmark.stats import Cell, Comparison, RunKeys, Setting, SettingStats, Summary
 from benchmark.stats.ranking import ALPHA
 from benchmark.stats.table import CONDITION_FIELDS, DENSE, MODEL_FIELDS
 from reports.runs import Record, Run, group_runs
@@ -96,38 +96,45 @@ TABLE_COLUMNS = (
 )
 
 
-def aggregate_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+def aggregate_rows(summary: Summary) -> list[dict[str, Any]]:
     """One row per setting and method (table.csv), dense bounds included with no rank."""
     rows = []
-    for setting in summary["settings"]:
-        for method in method_order(setting["methods"]):
-            cell = setting["methods"][method]
-            rows.append(_aggregate_row(setting, method, cell, cell["rank"], setting["dense_mean"]))
-    for bound in summary["dense"]["bounds"]:
-        rows.append(_aggregate_row(bound, DENSE, bound, None, bound["mean"]))
+    for stats in summary.settings:
+        dense_mean = stats.bound.mean if stats.bound else None
+        for method in method_order(stats.cells):
+            where = stats.setting.as_dict()
+            rows.append(
+                _aggregate_row(
+                    stats.name, where, method, stats.cells[method], stats.ranks[method], dense_mean
+                )
+            )
+    for model, bound in summary.table.dense.items():
+        rows.append(_aggregate_row(model.name, model.as_dict(), DENSE, bound, None, bound.mean))
     return rows
 
 
 def _aggregate_row(
+    name: str,
     where: Mapping[str, Any],
     method: str,
-    cell: Mapping[str, Any],
+    cell: Cell,
     rank: float | None,
     dense_mean: float | None,
 ) -> dict[str, Any]:
-    """`where` is a setting of the summary or a dense bound; `cell` its numbers."""
-    low, high = cell["ci95"] or (None, None)
+    """`where` is a setting's or a dense bound's fields (a bound has no conditions)."""
+    low, high = cell.ci95 or (None, None)
+    values = cell.accuracy.values()
     return {
-        "setting": where["name"],
-        **{name: where.get(name) for name in SETTING_FIELDS},  # a dense bound has no conditions
+        "setting": name,
+        **{field: where.get(field) for field in SETTING_FIELDS},
         "method": method,
-        "n": cell["n"],
-        "mean": cell["mean"],
-        "std": cell["std"],
+        "n": cell.n,
+        "mean": cell.mean,
+        "std": cell.std,
         "ci95_low": low,
         "ci95_high": high,
-        "min": cell["min"],
-        "max": cell["max"],
+        "min": min(values),
+        "max": max(values),
         "rank": rank,
         "dense_mean": dense_mean,
     }
@@ -178,26 +185,27 @@ class PaperTable:
         return groups
 
 
-def paper_tables(summary: Mapping[str, Any], reference: str = "fggp") -> list[PaperTable]:
+def paper_tables(summary: Summary) -> list[PaperTable]:
     """Methods × (architecture, target sparsity), one table per initial density.
 
     The paper prints one such table per starting condition; a column is best where its
     mean is the highest among the pruning methods (ties all bold), and the dense row is
     the upper bound of the column's model, not a competitor.
     """
-    settings = summary["settings"]
-    significance = _significance(summary["pairwise"], reference)
-    bounds = {b["name"]: b for b in summary["dense"]["bounds"]}
-    models = sorted({(s["model"], s["arch"]) for s in settings}, key=lambda m: (m[1], m[0]))
-    levels = sorted({s["target_sparsity"] for s in settings})
-    methods = method_order(m for s in settings for m in s["methods"])
+    settings = summary.settings
+    significance = _significance(summary.comparisons, summary.reference)
+    models = sorted({(s.model.name, s.model.arch) for s in settings}, key=lambda m: (m[1], m[0]))
+    levels = sorted({s.setting.target_sparsity for s in settings})
+    methods = method_order(m for s in settings for m in s.cells)
     tables = []
-    for init in sorted({s["init_density"] for s in settings}, reverse=True):
+    for init in sorted({s.setting.init_density for s in settings}, reverse=True):
         by_key = {
-            (s["model"], s["target_sparsity"]): s for s in settings if s["init_density"] == init
+            (s.model.name, s.setting.target_sparsity): s
+            for s in settings
+            if s.setting.init_density == init
         }
         columns = [
-            Column(model, arch, level, by_key[(model, level)]["name"])
+            Column(model, arch, level, by_key[(model, level)].name)
             for model, arch in models
             for level in levels
             if (model, level) in by_key
@@ -212,43 +220,38 @@ def paper_tables(summary: Mapping[str, Any], reference: str = "fggp") -> list[Pa
             )
             for method in methods
         ]
-        dense = [_dense_entry(bounds.get(c.model)) for c in columns]
+        dense = [_dense_entry(summary.dense_bounds.get(c.model)) for c in columns]
         tables.append(PaperTable(init, columns, rows, dense))
     return tables
 
 
-def _significance(
-    pairwise: Sequence[Mapping[str, Any]], reference: str
-) -> dict[tuple[str, str], str]:
+def _significance(comparisons: Iterable[Comparison], reference: str) -> dict[tuple[str, str], str]:
     marks = {}
-    for comparison in pairwise:
-        p = comparison["p_holm"]
-        if comparison["test"] != "t" or comparison["a"] != reference or p is None or p >= ALPHA:
+    for c in comparisons:
+        if c.test != "t" or c.a != reference or c.p_holm is None or c.p_holm >= ALPHA:
             continue
-        direction = "worse" if comparison["mean_diff"] > 0 else "better"
-        marks[(comparison["setting"]["name"], comparison["b"])] = direction
+        marks[(c.setting.name, c.b)] = "worse" if (c.mean_diff or 0) > 0 else "better"
     return marks
 
 
 def _entry(
-    setting: Mapping[str, Any], method: str, significance: Mapping[tuple[str, str], str]
+    stats: SettingStats, method: str, significance: Mapping[tuple[str, str], str]
 ) -> Entry | None:
-    cell = setting["methods"].get(method)
+    cell = stats.cells.get(method)
     if cell is None:
         return None
-    top = min(c["rank"] for c in setting["methods"].values())
     return Entry(
-        mean=cell["mean"],
-        std=cell["std"],
-        n=cell["n"],
-        best=cell["rank"] == top and len(setting["methods"]) > 1,
-        significant=significance.get((setting["name"], method)),
-        reaches_dense=cell["reaches_dense"],
+        mean=cell.mean,
+        std=cell.std,
+        n=cell.n,
+        best=stats.is_top(method),
+        significant=significance.get((stats.name, method)),
+        reaches_dense=stats.reaches_dense(method),
     )
 
 
-def _dense_entry(bound: Mapping[str, Any] | None) -> Entry | None:
-    return None if bound is None else Entry(bound["mean"], bound["std"], bound["n"])
+def _dense_entry(bound: Cell | None) -> Entry | None:
+    return None if bound is None else Entry(bound.mean, bound.std, bound.n)
 
 
 # ---------------------------------------------------------------- ranks
@@ -261,25 +264,24 @@ class RankTable:
     """(method, its rank in each setting, its average rank)."""
 
 
-def rank_table(summary: Mapping[str, Any]) -> RankTable:
-    settings = summary["settings"]
-    methods = method_order(m for s in settings for m in s["methods"])
-    average = summary["average_rank"]
+def rank_table(summary: Summary) -> RankTable:
+    settings = summary.settings
+    average = summary.average_rank
     rows = [
         (
             method,
-            [s["methods"][method]["rank"] if method in s["methods"] else None for s in settings],
-            average[method]["rank"] if method in average else None,
+            [s.ranks.get(method) for s in settings],
+            average[method].rank if method in average else None,
         )
-        for method in methods
+        for method in method_order(m for s in settings for m in s.cells)
     ]
-    return RankTable([s["name"] for s in settings], rows)
+    return RankTable([s.name for s in settings], rows)
 
 
 # ---------------------------------------------------------------- paired tests
 
 
-def pairwise_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+def pairwise_rows(summary: Summary) -> list[dict[str, Any]]:
     """One row per (setting, competitor) with both tests side by side.
 
     The summary lists the paired t-test and the Wilcoxon test as separate comparisons;
@@ -287,27 +289,28 @@ def pairwise_rows(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
     on one line. Notes of both tests are kept, labelled.
     """
     rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for c in summary["pairwise"]:
+    for c in summary.comparisons:
         row = rows.setdefault(
-            (c["setting"]["name"], c["b"]),
+            (c.setting.name, c.b),
             {
-                "setting": c["setting"]["name"],
-                "a": c["a"],
-                "b": c["b"],
-                "mean_diff": c["mean_diff"],
-                "ci95": c["ci95"],
+                "setting": c.setting.name,
+                "a": c.a,
+                "b": c.b,
+                "mean_diff": c.mean_diff,
+                "ci95": c.ci95,
                 "notes": [],
             },
         )
-        if c["test"] == "t":
-            row["detectable"], row["seeds_for_target"] = c["detectable"], c["seeds_for_target"]
-        row[f"{c['test']}_n"] = c["n"]
-        row[f"{c['test']}_p"] = c["p"]
-        row[f"{c['test']}_p_holm"] = c["p_holm"]
-        if c["note"]:
-            name = "t" if c["test"] == "t" else "Wilcoxon"
-            named = name in c["note"] if name == "Wilcoxon" else " t " in f" {c['note']}"
-            row["notes"].append(c["note"] if named else f"{name}: {c['note']}")
+        if c.test == "t":
+            power = summary.comparison_power.of(c)
+            row["detectable"], row["seeds_for_target"] = power.detectable, power.seeds_for_target
+        row[f"{c.test}_n"] = c.n
+        row[f"{c.test}_p"] = c.p
+        row[f"{c.test}_p_holm"] = c.p_holm
+        if c.note:
+            name = "t" if c.test == "t" else "Wilcoxon"
+            named = name in c.note if name == "Wilcoxon" else " t " in f" {c.note}"
+            row["notes"].append(c.note if named else f"{name}: {c.note}")
     return list(rows.values())
 
 

@@ -61,7 +61,7 @@ def test_bonferroni_dunn_q_matches_demsar_table():
 
 
 def test_seed_plan_states_the_grid_figures():
-    from benchmark.stats import seed_plan, summarise
+    from benchmark.stats import analyse, seed_plan
     from tests.test_stats import run
 
     # fggp - magnitude: 1, 2, 0 at 90% and 0, 1, 2 at 95%: sd 1 each, pooled sd 1 (4 df)
@@ -70,12 +70,12 @@ def test_seed_plan_states_the_grid_figures():
     results += [
         run("magnitude", 91.0, s, sparsity=level) for s in range(3) for level in (0.9, 0.95)
     ]
-    summary = summarise(results)
-    family = summary["power"]["comparisons"]
+    summary = analyse(results)
+    family = summary.as_dict()["power"]["comparisons"]
     assert (family["sd"], family["dof"], family["alpha"], family["n"]) == (1.0, 4, 0.025, 3)
     assert family["detectable"] == pytest.approx(detectable_difference(1.0, 3, 0.025))
     assert family["seeds_for_target"] == seeds_needed(0.5, 1.0, 0.025)
     plan = seed_plan(summary)
     assert f"5: {detectable_difference(1.0, 5, 0.025):.2f}" in plan
     assert f"0.5 points needs {seeds_needed(0.5, 1.0, 0.025)} seeds" in plan
-    assert summary["pairwise"][0]["detectable"] == pytest.approx(family["detectable"])
+    assert summary.as_dict()["pairwise"][0]["detectable"] == pytest.approx(family["detectable"])

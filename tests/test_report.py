@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from benchmark.stats import summarise
+from benchmark.stats import analyse, summarise
 from reports import Run, build_report
 from reports.browser import check_page, find_chromium
 from reports.latex import latex_table
@@ -205,7 +205,7 @@ def test_method_styles_are_distinct_and_stable():
 
 
 def test_paper_table_best_significance_dense_and_gaps():
-    summary = summarise(fabricated())
+    summary = analyse(fabricated())
     (table,) = paper_tables(summary)
     assert [c.target_sparsity for c in table.columns] == [0.95, 0.98]
     rows = dict(table.rows)
@@ -229,10 +229,10 @@ def test_dense_mark_rounds_like_the_statistics():
     results = [result("fggp", acc, seed) for seed, acc in enumerate((90.1, 90.3))]
     results += [result("magnitude", 80.0, seed) for seed in range(2)]
     results += [result("dense", 90.2, seed) for seed in range(2)]
-    summary = summarise(results)
+    summary = analyse(results)
     (table,) = paper_tables(summary)
     assert dict(table.rows)["fggp"][0].reaches_dense
-    assert [f["method"] for f in summary["dense"]["flags"]] == ["fggp"]
+    assert [f["method"] for f in summary.as_dict()["dense"]["flags"]] == ["fggp"]
 
 
 def test_cd_diagram_uses_the_ranks_of_the_friedman_test(tmp_path):
@@ -259,13 +259,13 @@ def test_one_table_per_initial_density_dense_start_first():
     results = fabricated() + [
         result(m, acc, seed, init=0.5) for seed in range(2) for m, acc in FGGP_AHEAD.items()
     ]
-    tables = paper_tables(summarise(results))
+    tables = paper_tables(analyse(results))
     assert [t.init_density for t in tables] == [1.0, 0.5]
     assert len(tables[1].columns) == 1 and tables[1].rows[0][1][0].n == 2
 
 
 def test_latex_table():
-    tex = latex_table(paper_tables(summarise(fabricated())))
+    tex = latex_table(paper_tables(analyse(fabricated())))
     assert tex.count("\\begin{tabular}{lcc}") == 1
     assert "\\textbf{80.20 $\\pm$ 0.16}" in tex
     assert "75.20 $\\pm$ 0.16$^{*}$" in tex
@@ -274,21 +274,21 @@ def test_latex_table():
 
 
 def test_rank_table():
-    ranks = rank_table(summarise(fabricated()))
+    ranks = rank_table(analyse(fabricated()))
     rows = {method: (values, average) for method, values, average in ranks.rows}
     assert rows["fggp"] == ([1.0, 2.0], 1.5)
     assert rows["gradient"] == ([3.0, None], 3.0)
 
 
 def test_pairwise_rows_put_both_tests_of_a_comparison_on_one_line():
-    summary = summarise(fabricated())
+    summary = analyse(fabricated())
     rows = {(r["setting"].split(" sparsity=")[1], r["b"]): r for r in pairwise_rows(summary)}
     assert sorted(rows) == [("0.95", "gradient"), ("0.95", "magnitude"), ("0.98", "magnitude")]
     magnitude = rows[("0.95", "magnitude")]
     assert magnitude["mean_diff"] == pytest.approx(5.0) and magnitude["t_n"] == 5
     assert magnitude["t_p_holm"] < 0.05 and magnitude["wilcoxon_p"] is None
     assert magnitude["notes"] and magnitude["notes"][0].startswith("n=5 pairs: Wilcoxon")
-    assert len(summary["pairwise"]) == 2 * len(rows)
+    assert len(summary.comparisons) == 2 * len(rows)
 
 
 def test_run_rows_show_failed_and_missing_runs():
@@ -365,7 +365,7 @@ def build(tmp_path: Path, results: list[dict[str, Any]], runs: list[Run] | None 
     return build_report(
         tmp_path / "report",
         title="fabricated",
-        summary=summarise(results),
+        summary=analyse(results),
         runs=runs if runs is not None else as_runs(results),
         command="python run_all.py --preset fabricated",
     )
@@ -572,3 +572,18 @@ def test_a_signal_in_a_finaliser_during_the_report_still_stops_it(
     assert captured.err.startswith("interrupted while writing the report")
     assert captured.err.count("\n") == 1
     assert (out / "report" / "report.html").read_bytes() == html
+
+
+def test_a_grid_run_with_different_versions_is_flagged(tmp_path):
+    """Runs made with two torch (or numpy, torchvision, Python, CUDA) versions are
+    flagged at the top of the report; a version only some records state (older records
+    lack numpy) is not a disagreement."""
+    results = fabricated()
+    assert "different versions" not in build(tmp_path / "same", results).html.read_text()
+    results[0]["env"] = results[0]["env"] | {"torch": "2.11.0", "numpy": "1.26.4"}
+    assert analyse(results).version_mix() == {"torch": ["2.11.0", "2.12.1"]}
+    html = build(tmp_path / "mixed", results).html.read_text()
+    assert (
+        '<p class="warn">The runs were produced with different versions (torch: 2.11.0, 2.12.1)'
+        in html
+    )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import importlib.metadata
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -83,6 +85,9 @@ def test_result_record_has_every_field(tiny):
     assert 0 < cost["train_flops"] < cost["dense_train_flops"]
     assert cost["peak_memory_bytes"] > 0 and cost["wall_seconds"] > 0
     assert set(result["env"]) >= {"torch", "cuda", "device", "python", "git_commit"}
+    # the versions the report compares across runs (benchmark.stats.summary.VERSION_FIELDS)
+    assert result["env"]["numpy"] == np.__version__
+    assert result["env"]["torchvision"] == importlib.metadata.version("torchvision")
 
 
 def test_sparse_flops_follow_the_surviving_weights(tiny):

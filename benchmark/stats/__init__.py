@@ -1,7 +1,8 @@
 """Statistics over run results: per-cell summaries, ranks, tests and the paper's claims.
 
-Pure functions over result dicts (docs/results.md); `summarise` is the one-call entry
-point a report needs, the rest is exposed for finer use and for tests.
+Pure functions over result dicts (docs/results.md); `analyse` is the one-call entry
+point a report needs (a typed `Summary`, whose `as_dict()` is summary.json, also given by
+`summarise`), the rest is exposed for finer use and for tests.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from benchmark.stats.ranking import (
     rank_means,
     setting_ranks,
 )
-from benchmark.stats.summary import summarise
+from benchmark.stats.summary import Nemenyi, SettingStats, Summary, analyse, summarise
 from benchmark.stats.table import (
     Cell,
     Failure,
@@ -56,9 +57,13 @@ __all__ = [
     "Friedman",
     "Missing",
     "Model",
+    "Nemenyi",
     "RunKeys",
     "Setting",
+    "SettingStats",
+    "Summary",
     "Table",
+    "analyse",
     "average_ranks",
     "bonferroni_dunn_q",
     "check_claims",

@@ -12,15 +12,18 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from benchmark.stats.dense import DenseTest, upper_bound
 from benchmark.stats.paired import Comparison, differences
-from benchmark.stats.power import Power, pooled_sd
+from benchmark.stats.power import TARGET_DIFFERENCE, Power, pooled_sd
 from benchmark.stats.ranking import ALPHA, Friedman, control_critical_difference
 from benchmark.stats.table import Table
+
+if TYPE_CHECKING:  # summary.py imports this module
+    from benchmark.stats.summary import Summary
 
 
 @dataclass
@@ -98,37 +101,35 @@ def _typical(ns: Sequence[int]) -> int:
 PLAN_SEEDS = (2, 3, 5, 10, 20)
 
 
-def seed_plan(summary: Mapping[str, Any]) -> str:
+def seed_plan(summary: Summary) -> str:
     """The lines `run_all.py --seed-plan` prints: what the grid detects now, what more
     seeds would detect, and the seeds a 0.5-point difference needs, per test family."""
-    power = summary["power"]
     lines = ["seed plan (80% power; the tests of the verdicts, docs/results.md):"]
     for title, family in (
-        ("paired t-tests against FGGP (claims 1, 4, 5)", power["comparisons"]),
-        ("one-sided tests against dense (claim 3)", power["dense"]),
+        ("paired t-tests against FGGP (claims 1, 4, 5)", summary.comparison_power.typical()),
+        ("one-sided tests against dense (claim 3)", summary.dense_power),
     ):
         lines.append(f"  {title}:")
-        if family["sd"] is None:
+        if family.sd is None:
             lines.append("    no paired differences with a spread yet: nothing to plan from")
             continue
-        sides = family["sides"]
         lines.append(
-            f"    per-test alpha {family['alpha']:.3g}, paired-difference sd"
-            f" {family['sd']:.2f} points (pooled, {family['dof']} df)"
+            f"    per-test alpha {family.alpha:.3g}, paired-difference sd"
+            f" {family.sd:.2f} points (pooled, {family.dof} df)"
         )
         found = {
-            n: Power.of(family["sd"], family["dof"], family["alpha"], n, sides).detectable
-            for n in sorted({*PLAN_SEEDS, family["n"]})
+            n: Power.of(family.sd, family.dof, family.alpha, n, family.sides).detectable
+            for n in sorted({*PLAN_SEEDS, family.n})
             if n >= 2
         }
         lines.append(
             "    seeds -> detectable difference: "
             + ", ".join(f"{n}: {d:.2f}" for n, d in found.items() if d is not None)
         )
-        needed = family["seeds_for_target"]
+        needed = family.seeds_for_target
         lines.append(
-            f"    now {family['n']} seeds; {family['target_difference']:g} points needs "
+            f"    now {family.n} seeds; {TARGET_DIFFERENCE:g} points needs "
             + (f"{needed} seeds" if needed else "more seeds than can be planned")
         )
-    lines.append(f"  ranks (claim 2): {power['ranks']['sentence']}")
+    lines.append(f"  ranks (claim 2): {summary.rank_power['sentence']}")
     return "\n".join(lines)

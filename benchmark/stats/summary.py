@@ -1,10 +1,17 @@
-"""Everything the statistics say about a set of runs, as one strict-JSON document."""
+"""Everything the statistics say about a set of runs: one typed `Summary`.
+
+`analyse` computes it; the report reads its fields (cells, tests, claims as the
+dataclasses of this package), and `Summary.as_dict()` is its strict-JSON form, the
+report's summary.json. There is no second, hand-kept dict of the same numbers.
+"""
 
 from __future__ import annotations
 
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from benchmark.stats.claims import Claim, check_claims
@@ -14,6 +21,7 @@ from benchmark.stats.power import Power
 from benchmark.stats.power_plan import FamilyPower, comparison_power, dense_power, rank_power
 from benchmark.stats.ranking import (
     ALPHA,
+    AverageRank,
     Friedman,
     average_ranks,
     critical_difference,
@@ -21,16 +29,222 @@ from benchmark.stats.ranking import (
     nemenyi_q,
     setting_ranks,
 )
-from benchmark.stats.table import Failure, Missing, Setting, Table, collect
+from benchmark.stats.table import Cell, Failure, Missing, Model, Setting, Table, collect
+
+VERSION_FIELDS = ("torch", "torchvision", "numpy", "python", "cuda", "harness_versions")
+"""Provenance fields whose values must agree for runs to be compared as equals."""
 
 
-def summarise(
+@dataclass(frozen=True)
+class SettingStats:
+    """One setting: its methods' cells, their ranks, and the dense bound they face."""
+
+    setting: Setting
+    cells: Mapping[str, Cell]
+    ranks: Mapping[str, float]
+    bound: Cell | None
+
+    @property
+    def name(self) -> str:
+        return self.setting.name
+
+    @property
+    def model(self) -> Model:
+        return self.setting.model
+
+    @property
+    def note(self) -> str | None:
+        counts = {m: c.n for m, c in self.cells.items()}
+        if len(set(counts.values())) > 1:
+            return "unequal seed counts: " + ", ".join(f"{m} n={n}" for m, n in counts.items())
+        return None
+
+    def reaches_dense(self, method: str) -> bool:
+        return self.bound is not None and reaches(self.cells[method].mean, self.bound)
+
+    def is_top(self, method: str) -> bool:
+        """Ranked first (ties included) among two or more methods."""
+        return len(self.cells) > 1 and self.ranks[method] == min(self.ranks.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return _setting(self.setting) | {
+            "methods": {
+                m: c.as_dict() | {"rank": self.ranks[m], "reaches_dense": self.reaches_dense(m)}
+                for m, c in self.cells.items()
+            },
+            "dense_mean": self.bound.mean if self.bound else None,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class Nemenyi:
+    """Demšar's CD over the Friedman blocks, and the pairs of methods further apart."""
+
+    alpha: float
+    k: int
+    n_blocks: int
+    cd: float | None
+    pairs: tuple[tuple[str, str], ...]
+    note: str | None
+
+    @staticmethod
+    def of(test: Friedman) -> Nemenyi:
+        if test.k < 2 or test.n_blocks < 2:
+            note = f"needs 2 methods in 2 settings (k={test.k}, n_blocks={test.n_blocks})"
+            return Nemenyi(ALPHA, test.k, test.n_blocks, None, (), note)
+        cd = critical_difference(test.k, test.n_blocks)
+        ranks = test.average_ranks
+        apart = tuple(
+            (a, b)
+            for a, b in itertools.combinations(test.methods, 2)
+            if abs(ranks[a] - ranks[b]) > cd
+        )
+        rejected = test.pvalue is not None and test.pvalue < ALPHA
+        note = None if rejected else "post-hoc test: Friedman did not reject, read with care"
+        return Nemenyi(ALPHA, test.k, test.n_blocks, cd, apart, note)
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.cd is None:
+            return {"cd": None, "alpha": self.alpha, "note": self.note}
+        return {
+            "cd": self.cd,
+            "q_alpha": nemenyi_q(self.k),
+            "alpha": self.alpha,
+            "k": self.k,
+            "n_blocks": self.n_blocks,
+            "significant_pairs": [list(pair) for pair in self.pairs],
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The statistics of one set of runs, computed once by `analyse`."""
+
+    table: Table
+    reference: str
+    settings: tuple[SettingStats, ...]
+    """Pruned settings in display order."""
+    average_rank: Mapping[str, AverageRank]
+    friedman: Friedman
+    nemenyi: Nemenyi
+    comparisons: tuple[Comparison, ...]
+    comparison_power: FamilyPower
+    dense_tests: tuple[DenseTest, ...]
+    dense_power: Power
+    rank_power: Mapping[str, Any]
+    claims: tuple[Claim, ...]
+
+    @cached_property
+    def dense_bounds(self) -> dict[str, Cell]:
+        """Each model's dense cell, by the model's name."""
+        return {model.name: cell for model, cell in self.table.dense.items()}
+
+    def claim_power(self, claim: Claim) -> str:
+        """The sentence that says what the grid could have detected for `claim`."""
+        if claim.id == 2:
+            return str(self.rank_power["sentence"])
+        if claim.id == 3:
+            return self.dense_power.sentence()
+        typical = self.comparison_power.typical()
+        return "a win needs a lead over every competitor: " + typical.sentence()
+
+    def version_mix(self) -> dict[str, list[str]]:
+        """The version fields on which the runs disagree, with the values seen."""
+        provenance = self.table.provenance
+        return {f: list(provenance[f]) for f in VERSION_FIELDS if len(provenance.get(f, ())) > 1}
+
+    def as_dict(self) -> dict[str, Any]:
+        """The strict-JSON document (summary.json); docs/results.md describes its fields."""
+        table = self.table
+        return {
+            "settings": [s.as_dict() for s in self.settings],
+            "average_rank": {
+                m: {"rank": a.rank, "settings": a.settings} for m, a in self.average_rank.items()
+            },
+            "friedman": _friedman_entry(self.friedman),
+            "nemenyi_cd": self.nemenyi.as_dict(),
+            "pairwise": [self._comparison_entry(c) for c in self.comparisons],
+            "dense": self._dense_entry(),
+            "power": {
+                "comparisons": self.comparison_power.typical().as_dict(),
+                "dense": self.dense_power.as_dict(),
+                "ranks": dict(self.rank_power),
+            },
+            "claims": [self._claim_entry(c) for c in self.claims],
+            "failures": [_run_entry(f) | {"run_id": f.run_id} for f in table.failures],
+            "missing": None if table.missing is None else [_run_entry(m) for m in table.missing],
+            "provenance": dict(table.provenance),
+        }
+
+    def _claim_entry(self, claim: Claim) -> dict[str, Any]:
+        return {
+            "id": claim.id,
+            "text": claim.text,
+            "verdict": claim.verdict,
+            "evidence": dict(claim.evidence),
+            "point_reading": {"status": claim.reading.status, "summary": claim.reading.summary},
+            "power": self.claim_power(claim),
+        }
+
+    def _comparison_entry(self, c: Comparison) -> dict[str, Any]:
+        found = self.comparison_power.of(c)
+        return {
+            "setting": _setting(c.setting),
+            "a": c.a,
+            "b": c.b,
+            "test": c.test,
+            "n": c.n,
+            "p": c.p,
+            "p_holm": c.p_holm,
+            "mean_diff": c.mean_diff,
+            "ci95": list(c.ci95) if c.ci95 else None,
+            "note": c.note,
+            "detectable": found.detectable,
+            "seeds_for_target": found.seeds_for_target,
+        }
+
+    def _dense_entry(self) -> dict[str, Any]:
+        table = self.table
+        return {
+            "bounds": [
+                {"name": model.name, **model.as_dict(), **cell.as_dict()}
+                for model, cell in table.dense.items()
+            ],
+            "flags": [
+                {
+                    "setting": _setting(f.setting),
+                    "method": f.method,
+                    "mean": f.mean,
+                    "dense_mean": f.dense_mean,
+                }
+                for f in dense_flags(table)
+            ],
+            "settings_without_bound": [s.name for s in self.settings if s.bound is None],
+            "tests": [
+                {
+                    "setting": _setting(t.setting),
+                    "method": t.method,
+                    "n": t.n,
+                    "mean_diff": t.mean_diff,
+                    "p_above": t.p_above,
+                    "p_above_holm": t.p_above_holm,
+                    "p_below": t.p_below,
+                    "note": t.note,
+                }
+                for t in self.dense_tests
+            ],
+        }
+
+
+def analyse(
     results: Sequence[Mapping[str, Any]],
     expected: Iterable[Mapping[str, Any]] | None = None,
     *,
     reference: str = "fggp",
     methods: Iterable[str] | None = None,
-) -> dict[str, Any]:
+) -> Summary:
     """The statistics of `results` (see `collect` for `expected` and `methods`).
 
     `reference` is the label FGGP's runs carry: "fggp" unless runs of fggp with
@@ -41,49 +255,34 @@ def summarise(
     test = friedman(table)
     comparisons = compare(table, reference)
     versus_dense = dense_tests(table, reference)
-    claims = check_claims(table, test, comparisons, versus_dense, reference)
-    power = comparison_power(table, comparisons)
-    dense_family = dense_power(table, versus_dense)
-    rank_family = rank_power(test)
-    return {
-        "settings": [_setting_entry(table, s, ranks[s]) for s in table.cells],
-        "average_rank": {
-            m: {"rank": a.rank, "settings": a.settings} for m, a in average_ranks(ranks).items()
-        },
-        "friedman": _friedman_entry(test),
-        "nemenyi_cd": _nemenyi_entry(test),
-        "pairwise": [_comparison_entry(c, power) for c in comparisons],
-        "dense": _dense_entry(table, versus_dense),
-        "power": {
-            "comparisons": power.typical().as_dict(),
-            "dense": dense_family.as_dict(),
-            "ranks": dict(rank_family),
-        },
-        "claims": [_claim_entry(c, power.typical(), dense_family, rank_family) for c in claims],
-        "failures": [_run_entry(f) | {"run_id": f.run_id} for f in table.failures],
-        "missing": None if table.missing is None else [_run_entry(m) for m in table.missing],
-        "provenance": dict(table.provenance),
-    }
+    return Summary(
+        table=table,
+        reference=reference,
+        settings=tuple(
+            SettingStats(s, cells, ranks[s], upper_bound(table, s))
+            for s, cells in table.cells.items()
+        ),
+        average_rank=average_ranks(ranks),
+        friedman=test,
+        nemenyi=Nemenyi.of(test),
+        comparisons=tuple(comparisons),
+        comparison_power=comparison_power(table, comparisons),
+        dense_tests=tuple(versus_dense),
+        dense_power=dense_power(table, versus_dense),
+        rank_power=rank_power(test),
+        claims=tuple(check_claims(table, test, comparisons, versus_dense, reference)),
+    )
 
 
-def _claim_entry(
-    claim: Claim, comparisons: Power, dense: Power, ranks: Mapping[str, Any]
+def summarise(
+    results: Sequence[Mapping[str, Any]],
+    expected: Iterable[Mapping[str, Any]] | None = None,
+    *,
+    reference: str = "fggp",
+    methods: Iterable[str] | None = None,
 ) -> dict[str, Any]:
-    """A claim with the sentence that says what the grid could have detected for it."""
-    if claim.id == 2:
-        power = ranks["sentence"]
-    elif claim.id == 3:
-        power = dense.sentence()
-    else:
-        power = "a win needs a lead over every competitor: " + comparisons.sentence()
-    return {
-        "id": claim.id,
-        "text": claim.text,
-        "verdict": claim.verdict,
-        "evidence": dict(claim.evidence),
-        "point_reading": {"status": claim.reading.status, "summary": claim.reading.summary},
-        "power": power,
-    }
+    """`analyse(...).as_dict()`: the JSON document, for scripts that want only that."""
+    return analyse(results, expected, reference=reference, methods=methods).as_dict()
 
 
 def _setting(setting: Setting) -> dict[str, Any]:
@@ -93,24 +292,6 @@ def _setting(setting: Setting) -> dict[str, Any]:
 def _run_entry(run: Failure | Missing) -> dict[str, Any]:
     setting = _setting(run.setting)
     return {"setting": setting, "method": run.method, "seed": run.seed, "status": run.status}
-
-
-def _setting_entry(table: Table, setting: Setting, ranks: Mapping[str, float]) -> dict[str, Any]:
-    cells = table.cells[setting]
-    bound = upper_bound(table, setting)
-    counts = {m: c.n for m, c in cells.items()}
-    note = None
-    if len(set(counts.values())) > 1:
-        note = "unequal seed counts: " + ", ".join(f"{m} n={n}" for m, n in counts.items())
-    return _setting(setting) | {
-        "methods": {
-            m: c.as_dict()
-            | {"rank": ranks[m], "reaches_dense": bound is not None and reaches(c.mean, bound)}
-            for m, c in cells.items()
-        },
-        "dense_mean": bound.mean if bound else None,
-        "note": note,
-    }
 
 
 def _friedman_entry(test: Friedman) -> dict[str, Any]:
@@ -126,78 +307,6 @@ def _friedman_entry(test: Friedman) -> dict[str, Any]:
         "blocks": [s.name for s in test.blocks],
         "average_ranks": dict(test.average_ranks),
         "note": test.note,
-    }
-
-
-def _nemenyi_entry(test: Friedman) -> dict[str, Any]:
-    """Demšar's CD over the Friedman blocks, and the pairs of methods further apart."""
-    if test.k < 2 or test.n_blocks < 2:
-        note = f"needs 2 methods in 2 settings (k={test.k}, n_blocks={test.n_blocks})"
-        return {"cd": None, "alpha": ALPHA, "note": note}
-    cd = critical_difference(test.k, test.n_blocks)
-    ranks = test.average_ranks
-    apart = [
-        [a, b] for a, b in itertools.combinations(test.methods, 2) if abs(ranks[a] - ranks[b]) > cd
-    ]
-    rejected = test.pvalue is not None and test.pvalue < ALPHA
-    return {
-        "cd": cd,
-        "q_alpha": nemenyi_q(test.k),
-        "alpha": ALPHA,
-        "k": test.k,
-        "n_blocks": test.n_blocks,
-        "significant_pairs": apart,
-        "note": None if rejected else "post-hoc test: Friedman did not reject, read with care",
-    }
-
-
-def _comparison_entry(c: Comparison, power: FamilyPower) -> dict[str, Any]:
-    found = power.of(c)
-    return {
-        "setting": _setting(c.setting),
-        "a": c.a,
-        "b": c.b,
-        "test": c.test,
-        "n": c.n,
-        "p": c.p,
-        "p_holm": c.p_holm,
-        "mean_diff": c.mean_diff,
-        "ci95": list(c.ci95) if c.ci95 else None,
-        "note": c.note,
-        "detectable": found.detectable,
-        "seeds_for_target": found.seeds_for_target,
-    }
-
-
-def _dense_entry(table: Table, tests: list[DenseTest]) -> dict[str, Any]:
-    return {
-        "bounds": [
-            {"name": model.name, **model.as_dict(), **cell.as_dict()}
-            for model, cell in table.dense.items()
-        ],
-        "flags": [
-            {
-                "setting": _setting(f.setting),
-                "method": f.method,
-                "mean": f.mean,
-                "dense_mean": f.dense_mean,
-            }
-            for f in dense_flags(table)
-        ],
-        "settings_without_bound": [s.name for s in table.cells if upper_bound(table, s) is None],
-        "tests": [
-            {
-                "setting": _setting(t.setting),
-                "method": t.method,
-                "n": t.n,
-                "mean_diff": t.mean_diff,
-                "p_above": t.p_above,
-                "p_above_holm": t.p_above_holm,
-                "p_below": t.p_below,
-                "note": t.note,
-            }
-            for t in tests
-        ],
     }
 
 

@@ -253,6 +253,9 @@ def _provenance(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "git_commits": distinct("git_commit"),
         "dirty_trees": sum(str(env.get("git_commit", "")).endswith("-dirty") for env in envs),
         "torch": distinct("torch"),
+        "torchvision": distinct("torchvision"),
+        "numpy": distinct("numpy"),
+        "python": distinct("python"),
         "cuda": distinct("cuda"),
         "devices": distinct("device"),
     }
