@@ -1,4 +1,10 @@
-"""Pruning methods behind one registry; importing this package registers the built-ins."""
+"""Pruning methods behind one registry; importing this package registers the built-ins.
+
+Imported by the harness (`planning`, `pruning`, `train`, the commands) and by
+`reports.styles` (the methods' names); it imports only `benchmark.errors` and torch, so
+a method sees what the contract (`baselines.contract`) hands it and nothing of the
+harness's state.
+"""
 
 from baselines import (  # noqa: F401
     annealed_hybrid,

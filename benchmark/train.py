@@ -13,27 +13,31 @@ from __future__ import annotations
 
 import copy
 import math
-import resource
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 import baselines
 from benchmark import environment, flops
-from benchmark.atomic import atomic_path
+from benchmark.checkpoint import load_checkpoint, save_checkpoint
 from benchmark.config import RunConfig
 from benchmark.data import Dataset, load_dataset
 from benchmark.data.loader import DeviceLoader
-from benchmark.devices import resolve_device
-from benchmark.errors import UserError
-from benchmark.files import not_regular
+from benchmark.data.splits import Splits, carve_splits
+from benchmark.devices import (
+    autocast,
+    compile_backend,
+    peak_memory_bytes,
+    resolve_device,
+    resolve_precision,
+    setup_device,
+)
 from benchmark.models import build_model
 from benchmark.planning import prepare, pruning_plan
 from benchmark.pruning import GradualPruner
@@ -46,7 +50,6 @@ EVAL_BATCH_SIZE = 1000
 # Seeds for the run's random streams are derived from the run seed with fixed offsets,
 # so drawing the initial mask never shifts the data order and vice versa.
 _MASK_SEED_OFFSET = 1_000_003
-_SPLIT_SEED = 20241108  # validation split: the same images for every seed and method
 
 Log = Callable[[str], None]
 
@@ -58,77 +61,6 @@ class RunSnapshot:
     iteration: int
     masks: tuple[Tensor, ...]
     pruner: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Splits:
-    train: tuple[np.ndarray, np.ndarray]
-    val: tuple[np.ndarray, np.ndarray] | None
-    test: tuple[np.ndarray, np.ndarray]
-
-
-def carve_splits(data: Dataset, config: RunConfig) -> Splits:
-    """Apply the subset limits, then hold out a fixed validation set from the training images."""
-    x_train, y_train = data.x_train, data.y_train
-    if config.train_limit:
-        x_train, y_train = x_train[: config.train_limit], y_train[: config.train_limit]
-    x_test, y_test = data.x_test, data.y_test
-    if config.test_limit:
-        x_test, y_test = x_test[: config.test_limit], y_test[: config.test_limit]
-    val = None
-    if config.val_size:
-        if config.val_size >= len(x_train):
-            raise UserError(
-                f"validation size {config.val_size} leaves no training images of {len(x_train)}"
-            )
-        order = np.random.default_rng(_SPLIT_SEED).permutation(len(x_train))
-        held, kept = np.sort(order[: config.val_size]), np.sort(order[config.val_size :])
-        val = (x_train[held], y_train[held])
-        x_train, y_train = x_train[kept], y_train[kept]
-    return Splits(train=(x_train, y_train), val=val, test=(x_test, y_test))
-
-
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """The arithmetic a run uses: `auto` is bf16 on a CUDA GPU with native bf16 (compute
-    capability 8.0 or later), fp32 anywhere else; `fp32` and `bf16` are taken as given."""
-    if precision != "auto":
-        return precision
-    if device.type == "cuda" and torch.cuda.get_device_capability(device)[0] >= 8:
-        return "bf16"
-    return "fp32"
-
-
-def autocast(device: torch.device, precision: str) -> torch.autocast:
-    """bf16 autocast for `precision == "bf16"` (a resolved precision, not `auto`)."""
-    if precision not in ("fp32", "bf16"):
-        raise ValueError(f"resolve the precision first: got {precision!r}")
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
-
-
-def setup_device(device: torch.device) -> None:
-    """Process-wide switches for fast training on `device` (they do not change what is
-    computed, only how: see docs/performance.md)."""
-    if device.type == "cpu":
-        # Weight decay drives small weights into the denormal range, where CPU arithmetic
-        # is 10-100x slower; flushing them to zero changes no result we could measure.
-        torch.set_flush_denormal(True)
-    if device.type == "cuda":
-        # Autotuned convolution algorithms: faster, but the choice can differ between
-        # processes, so GPU runs are not bitwise repeatable (they never were: several
-        # cuDNN backward kernels are non-deterministic anyway).
-        torch.backends.cudnn.benchmark = True
-        torch.cuda.reset_peak_memory_stats(device)
-
-
-def compile_backend(compile: bool | str) -> str | None:
-    """`--compile` as a torch.compile backend name: True is inductor, False is none."""
-    if compile is True:
-        return "inductor"
-    if compile is False or compile is None:
-        return None
-    if not isinstance(compile, str) or not compile:
-        raise UserError(f"compile must be true, false or a torch.compile backend, got {compile!r}")
-    return compile
 
 
 def make_optimizer(model: nn.Module, config: RunConfig, fused: bool) -> torch.optim.SGD:
@@ -171,13 +103,6 @@ def evaluate(
         count += len(labels)
     model.train(was_training)
     return 100.0 * int(correct) / count, float(loss_sum) / count
-
-
-def peak_memory_bytes(device: torch.device) -> int:
-    """Peak device memory on a GPU; on the CPU, the process's peak resident set size."""
-    if device.type == "cuda":
-        return int(torch.cuda.max_memory_allocated(device))
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
 class TrainingRun:
@@ -460,26 +385,6 @@ def train(
 def _due(epochs_done: int, every: int, epochs: int) -> bool:
     """A checkpoint every `every` epochs, but none after the last: the result replaces it."""
     return epochs_done % every == 0 and epochs_done < epochs
-
-
-def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
-
-
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    """Checkpoints hold only tensors and plain values, so the safe loader reads them."""
-    special = not_regular(path)
-    if special is not None:
-        raise UserError(
-            f"checkpoint {path} is {special}, not a regular file; delete it to restart the run"
-        )
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # a truncated or foreign file: say which, do not crash
-        raise UserError(
-            f"cannot read checkpoint {path}: {error}; delete it to restart the run"
-        ) from None
 
 
 def _loaders(

@@ -203,12 +203,8 @@ def render(
         "notes": [f"{s.name}: {s.note}" for s in summary.settings if s.note],
         "ranks": rank_table(summary),
         "pairwise": pairwise_rows(summary),
-        "cd_plot": plots.cd_diagram(ranks, summary.nemenyi.cd, styles)
-        if len(ranks) >= 2
-        else None,
-        "sparsity_plot": plots.accuracy_vs_sparsity(summary, styles)
-        if summary.settings
-        else None,
+        "cd_plot": plots.cd_diagram(ranks, summary.nemenyi.cd, styles) if len(ranks) >= 2 else None,
+        "sparsity_plot": plots.accuracy_vs_sparsity(summary, styles) if summary.settings else None,
         "curve_plots": plots.training_curves(runs, keys, styles),
         "schedule_plot": schedule_plot,
         "schedule_disagreements": disagreements,

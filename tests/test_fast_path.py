@@ -11,15 +11,9 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from benchmark.config import RunConfig
+from benchmark.devices import compile_backend, resolve_precision
 from benchmark.planning import prepare
-from benchmark.train import (
-    DEFAULT_DATA_DIR,
-    TrainingRun,
-    compile_backend,
-    make_optimizer,
-    resolve_precision,
-    train,
-)
+from benchmark.train import DEFAULT_DATA_DIR, TrainingRun, make_optimizer, train
 from tests.support import assert_exact_sparsity, without_timings
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

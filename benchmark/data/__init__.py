@@ -1,7 +1,9 @@
 """Data sets by name: `load_dataset("cifar10" | "cifar100" | "npz:PATH" | "synthetic", dir)`.
 
 Numpy only, so that listing, validating and fingerprinting data never needs torch; the
-device-side batching lives in `benchmark.data.loader`.
+device-side batching lives in `benchmark.data.loader`. Imported by the run (`train`), the
+result record (`result`, which describes the dataset) and `perf`; it imports nothing of
+the harness but `config`, `errors` and `atomic`.
 """
 
 from __future__ import annotations

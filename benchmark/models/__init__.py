@@ -3,7 +3,9 @@
 Width is applied here, once, so both architectures follow the same rule: every channel
 count c becomes max(1, round(c * width)). Each architecture initialises itself as the
 code it follows does (docs/methods.md), drawing only from torch's global RNG, so
-`torch.manual_seed(s)` before `build_model` fixes the initial weights.
+`torch.manual_seed(s)` before `build_model` fixes the initial weights. Imported by
+`planning`, `train`, the grid's presets and the CLI support (to check an arch name) and
+`perf`; it imports only `errors`.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from benchmark.atomic import write_json_atomic
 from benchmark.cli import ensure_writable
 from benchmark.config import PRECISIONS, RunConfig
 from benchmark.data.dataset import Dataset
-from benchmark.devices import resolve_device
+from benchmark.devices import compile_backend, resolve_device, resolve_precision
 from benchmark.errors import EXIT_USER_ERROR, UserError
 from benchmark.models import ARCHS
 from benchmark.perf.figures import (
@@ -43,7 +43,6 @@ from benchmark.perf.workload import (
     paper_config,
     stand_in_data,
 )
-from benchmark.train import compile_backend, resolve_precision
 
 SCHEMA = "fggp-bench/perf/1"
 

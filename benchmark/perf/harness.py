@@ -20,9 +20,10 @@ from torch import Tensor
 from benchmark.config import RunConfig
 from benchmark.data.dataset import Dataset
 from benchmark.data.loader import DeviceLoader
+from benchmark.devices import setup_device
 from benchmark.errors import UserError
 from benchmark.perf.timing import synchronize, throughput
-from benchmark.train import DEFAULT_DATA_DIR, TrainingRun, setup_device
+from benchmark.train import DEFAULT_DATA_DIR, TrainingRun
 
 PRUNE_REPEATS = 3
 

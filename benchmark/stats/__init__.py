@@ -2,7 +2,9 @@
 
 Pure functions over result dicts (docs/results.md); `analyse` is the one-call entry
 point a report needs (a typed `Summary`, whose `as_dict()` is summary.json, also given by
-`summarise`), the rest is exposed for finer use and for tests.
+`summarise`), the rest is exposed for finer use and for tests. Imported by `reports`,
+`regression` and run_all.py; it imports only `errors` (no torch, no harness), so the
+statistics can be recomputed from result files anywhere.
 """
 
 from __future__ import annotations
