@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.config import RunConfig
+from tests.support import TINY_RUN
 
 SUBSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10_subset.npz"
 
@@ -14,18 +15,7 @@ SUBSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10_subs
 @pytest.fixture
 def tiny() -> RunConfig:
     """VGG-19 at 1/16 width on 512 synthetic images: one run takes about a second on a CPU."""
-    return RunConfig(
-        arch="vgg19",
-        width=0.0625,
-        dataset="synthetic",
-        method="fggp",
-        target_sparsity=0.9,
-        epochs=2,
-        batch_size=64,
-        train_limit=512,
-        test_limit=256,
-        prune_steps=5,
-    )
+    return TINY_RUN.replace(epochs=2, train_limit=512, test_limit=256, prune_steps=5)
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.config import RunConfig
 from benchmark.run import main
+from tests.support import TINY_RUN
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_FLAGS = [
@@ -56,19 +56,7 @@ def test_run_writes_its_result_under_its_hash(tmp_path, capsys):
     assert len(files) == 1
     result = json.loads(files[0].read_text())
     assert files[0].stem == result["run_id"]
-    expected = RunConfig(
-        arch="vgg19",
-        width=0.0625,
-        dataset="synthetic",
-        epochs=1,
-        batch_size=64,
-        train_limit=256,
-        test_limit=128,
-        prune_steps=3,
-        method="fggp",
-        method_params={"select_ratio": 0.25},
-        target_sparsity=0.8,
-    )
+    expected = TINY_RUN.replace(method_params={"select_ratio": 0.25}, target_sparsity=0.8)
     assert result["run_id"] == expected.run_id()
     printed = capsys.readouterr().out
     assert "epoch    1/1" in printed and files[0].name in printed

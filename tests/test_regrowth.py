@@ -20,11 +20,11 @@ from baselines import InvalidSelection, Regrowth, StepContext, check_regrowth
 from baselines.drop_and_grow import cosine_fraction, layer_drop_count
 from benchmark.config import RunConfig
 from benchmark.grid.presets import expand, load_preset
-from benchmark.pruning import GradualPruner
 from benchmark.run import main as run_main
-from benchmark.schedule import periodic_iterations, prune_plan
-from benchmark.sparsity import GradientSource, SparsityEngine
+from benchmark.schedule import periodic_iterations
+from benchmark.sparsity import SparsityEngine
 from benchmark.train import train
+from tests.support import TINY_RUN, controlled, dense_start_plan
 from tests.test_cli import TINY_FLAGS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -216,31 +216,23 @@ def test_counts_and_zeros_after_every_rigl_update():
     """A fixed-sparsity run of 40 iterations, updates every 4 until 75% (iteration 30):
     after each, the planned count; nothing inactive is non-zero; grown weights are 0.0
     after their iteration's step, with zero momentum."""
-    torch.manual_seed(0)
-    net = nn.Sequential(nn.Linear(12, 30), nn.ReLU(), nn.Linear(30, 5))
-    engine = SparsityEngine(net)
-    engine.init_random(0.3, torch.Generator().manual_seed(1))
-    planned = engine.active_count()
-    method = baselines.build("rigl", {"update_every": 4})
-    pruner = GradualPruner(
-        engine,
-        method,
+    run = controlled(
         "rigl",
-        GradientSource(engine.params, "batch", 0.9),
-        [],
+        (12, 30, 5),
+        lambda engine: [],
+        params={"update_every": 4},
         iterations_per_epoch=10,
         total_iterations=40,
+        lr=0.05,
+        batch=16,
+        start_density=0.3,
     )
-    optimizer = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    engine, pruner, optimizer = run.engine, run.pruner, run.optimizer
+    planned = engine.active_count()
     updated = []
     for iteration in range(1, 41):
-        optimizer.zero_grad()
-        nn.functional.cross_entropy(net(torch.randn(16, 12)), torch.randint(0, 5, (16,))).backward()
         before = engine.flat_active()
-        changed = pruner.after_backward(iteration, optimizer)
-        engine.apply_to_gradients()
-        optimizer.step()
-        engine.apply_to_weights()
+        changed = run.step(iteration)
         assert engine.active_count() == planned
         inactive = ~engine.flat_active()
         assert (engine.flat_weights()[inactive] == 0).all()
@@ -270,37 +262,21 @@ def test_counts_and_zeros_after_every_rigl_update():
 
 
 def test_granet_reaches_the_planned_counts_of_a_gradual_run():
-    torch.manual_seed(0)
-    net = nn.Sequential(nn.Linear(12, 30), nn.ReLU(), nn.Linear(30, 5))
-    engine = SparsityEngine(net)
-    plan = prune_plan(
-        total_iterations=24,
-        start=0.0,
-        end=0.5,
-        n_steps=4,
-        every=0,
-        initial_active=engine.n_prunable,
-        n_prunable=engine.n_prunable,
-        final_density=0.2,
-    )
-    pruner = GradualPruner(
-        engine,
-        baselines.build("granet", {"update_every": 6}),
+    schedule = dict(total_iterations=24, start=0.0, end=0.5, n_steps=4, every=0)
+    run = controlled(
         "granet",
-        GradientSource(engine.params, "batch", 0.9),
-        plan,
+        (12, 30, 5),
+        dense_start_plan(**schedule, final_density=0.2),
+        params={"update_every": 6},
         iterations_per_epoch=6,
         total_iterations=24,
+        lr=0.05,
+        batch=16,
     )
-    optimizer = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    engine, pruner, plan = run.engine, run.pruner, run.pruner.plan
     targets = {step.iteration: step.target_active for step in plan}
     for iteration in range(1, 25):
-        optimizer.zero_grad()
-        nn.functional.cross_entropy(net(torch.randn(16, 12)), torch.randint(0, 5, (16,))).backward()
-        pruner.after_backward(iteration, optimizer)
-        engine.apply_to_gradients()
-        optimizer.step()
-        engine.apply_to_weights()
+        run.step(iteration)
         if iteration in targets:
             assert engine.active_count() == targets[iteration]
         assert (engine.flat_weights()[~engine.flat_active()] == 0).all()
@@ -316,16 +292,10 @@ def test_granet_reaches_the_planned_counts_of_a_gradual_run():
 
 
 def tiny(method: str, params: dict, init: float = 1.0) -> RunConfig:
-    return RunConfig(
-        arch="vgg19",
-        width=0.0625,
-        dataset="synthetic",
-        epochs=1,
+    return TINY_RUN.replace(
         batch_size=32,
-        train_limit=256,
         test_limit=64,
         prune_steps=2,
-        target_sparsity=0.9,
         init_density=init,
         method=method,
         method_params=tuple(params.items()),

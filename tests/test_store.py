@@ -26,22 +26,11 @@ from benchmark.grid.presets import expand, load_preset
 from benchmark.grid.store import RunStore
 from benchmark.planning import prepare
 from benchmark.train import train
+from tests.support import TINY_RUN
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# The tiny preset's run, 1 epoch of 256 synthetic images: about a second on a CPU.
-TINY = RunConfig(
-    arch="vgg19",
-    width=0.0625,
-    dataset="synthetic",
-    method="fggp",
-    target_sparsity=0.9,
-    epochs=1,
-    batch_size=64,
-    train_limit=256,
-    test_limit=128,
-    prune_steps=3,
-)
+TINY = TINY_RUN
 
 
 # ---------------------------------------------------------------- file modes (point 4)
