@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.atomic import write_bytes_atomic
+from benchmark.errors import EXIT_RUN_FAILED, EXIT_USER_ERROR
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 WIDTH = 1280
@@ -230,12 +231,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.html.is_file():
         print(f"error: no such file: {args.html}", file=sys.stderr)
-        return 2
+        return EXIT_USER_ERROR
     try:
         check = check_page(args.html, args.screenshot)
     except BrowserError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return EXIT_USER_ERROR
     for error in check.errors:
         print(f"console error: {error}")
     for request in check.requests:
@@ -244,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         f"page height {check.height} px; {len(check.errors)} console errors, "
         f"{len(check.requests)} outside requests"
     )
-    return 1 if check.errors or check.requests else 0
+    return EXIT_RUN_FAILED if check.errors or check.requests else 0
 
 
 if __name__ == "__main__":
