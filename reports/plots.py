@@ -133,10 +133,9 @@ def cd_diagram(ranks: Mapping[str, float], cd: float | None, styles: Mapping[str
 
 def accuracy_vs_sparsity(summary: Summary, styles: Mapping[str, Style]) -> Plot:
     """Mean with its 95% t-interval band, per model (rows) and initial density (columns)."""
-    settings = [s.setting for s in summary.settings]
-    cells = {s.setting: s.cells for s in summary.settings}
+    settings = summary.settings
     models = sorted({s.model.name for s in settings})
-    inits = sorted({s.init_density for s in settings}, reverse=True)
+    inits = sorted({s.setting.init_density for s in settings}, reverse=True)
     figure = Figure(figsize=(4.2 * len(inits) + 1.8, 3.2 * len(models)), layout="constrained")
     axes = np.atleast_2d(figure.subplots(len(models), len(inits), squeeze=False))
     described = []
@@ -144,12 +143,12 @@ def accuracy_vs_sparsity(summary: Summary, styles: Mapping[str, Style]) -> Plot:
         for c, init in enumerate(inits):
             ax = axes[r, c]
             here = sorted(
-                (s for s in settings if s.model.name == model and s.init_density == init),
-                key=lambda s: s.target_sparsity,
+                (s for s in settings if s.model.name == model and s.setting.init_density == init),
+                key=lambda s: s.setting.target_sparsity,
             )
-            levels = [100 * s.target_sparsity for s in here]
-            for method in method_order(m for s in here for m in cells[s]):
-                points = [(100 * s.target_sparsity, cells[s].get(method)) for s in here]
+            levels = [100 * s.setting.target_sparsity for s in here]
+            for method in method_order(m for s in here for m in s.cells):
+                points = [(100 * s.setting.target_sparsity, s.cells.get(method)) for s in here]
                 present = [(x, cell) for x, cell in points if cell is not None]
                 xs = [x for x, _ in present]
                 _line(ax, xs, [cell.mean for _, cell in present], styles[method], method)

@@ -101,13 +101,10 @@ def aggregate_rows(summary: Summary) -> list[dict[str, Any]]:
     rows = []
     for stats in summary.settings:
         dense_mean = stats.bound.mean if stats.bound else None
+        where = stats.setting.as_dict()
         for method in method_order(stats.cells):
-            where = stats.setting.as_dict()
-            rows.append(
-                _aggregate_row(
-                    stats.name, where, method, stats.cells[method], stats.ranks[method], dense_mean
-                )
-            )
+            cell, rank = stats.cells[method], stats.ranks[method]
+            rows.append(_aggregate_row(stats.name, where, method, cell, rank, dense_mean))
     for model, bound in summary.table.dense.items():
         rows.append(_aggregate_row(model.name, model.as_dict(), DENSE, bound, None, bound.mean))
     return rows
