@@ -216,7 +216,11 @@ def analyse(
     stop_point()
     for claim in summary.claims:
         reading = claim.reading.status
-        print(f"claim {claim.id}: {claim.verdict:<12} (on means: {reading}) {claim.text}")
+        family = " (family-wise too)" if claim.family_wise else ""
+        print(
+            f"claim {claim.id}: {claim.verdict:<12} p = {claim.p:.3g}{family}"
+            f" (on means: {reading}) {claim.text}"
+        )
     for field, values in summary.version_mix().items():
         print(f"warning: the runs disagree on {field}: {', '.join(values)}", file=sys.stderr)
     runs = [

@@ -32,6 +32,7 @@ import jinja2
 from benchmark.atomic import write_bytes_atomic, write_json_atomic
 from benchmark.grid.store import FAILED
 from benchmark.stats import RunKeys, Summary
+from benchmark.stats.claims import FAMILY_ALPHA
 from benchmark.stats.ranking import ALPHA
 from benchmark.stats.table import DENSE
 from reports import plots
@@ -203,6 +204,8 @@ def render(
         "notes": [f"{s.name}: {s.note}" for s in summary.settings if s.note],
         "ranks": rank_table(summary),
         "pairwise": pairwise_rows(summary),
+        "setting_tests": list(summary.contrasts.values()),
+        "family_alpha": FAMILY_ALPHA,
         "cd_plot": plots.cd_diagram(ranks, summary.nemenyi.cd, styles) if len(ranks) >= 2 else None,
         "sparsity_plot": plots.accuracy_vs_sparsity(summary, styles) if summary.settings else None,
         "curve_plots": plots.training_curves(runs, keys, styles),
@@ -352,7 +355,8 @@ def _entry_text(entry: Entry | None, seeds: int) -> str:
     if entry is None:
         return "—"
     text = f"{entry.mean:.2f}" + (f" ± {entry.std:.2f}" if entry.std is not None else "")
-    return text + (f" (n={entry.n})" if entry.n != seeds else "")
+    text += f" (n={entry.n})" if entry.n != seeds else ""
+    return text + (f" ({entry.diverged} diverged, at chance)" if entry.diverged else "")
 
 
 def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:

@@ -19,7 +19,8 @@ def latex_table(tables: Sequence[PaperTable], reference: str = "fggp") -> str:
     parts = [
         "% fggp-bench: final test accuracy (%), mean $\\pm$ std over seeds; best pruning",
         f"% method per column in bold; $^{{*}}$ differs from {_tex(reference)} "
-        f"(paired t-test, Holm-corrected, p < {ALPHA:g}). Needs \\usepackage{{booktabs}}.",
+        f"(paired t-test, Holm-corrected, p < {ALPHA:g}); $^{{\\dagger}}$ some runs diverged,"
+        " counted at chance accuracy. Needs \\usepackage{booktabs}.",
     ]
     for table in tables:
         header_models = " & ".join(
@@ -64,4 +65,5 @@ def _tex_entry(entry: Entry | None) -> str:
     text = f"{entry.mean:.2f}{std}"
     if entry.best:
         text = f"\\textbf{{{text}}}"
-    return text + ("$^{*}$" if entry.significant else "")
+    text += "$^{*}$" if entry.significant else ""
+    return text + ("$^{\\dagger}$" if entry.diverged else "")

@@ -93,6 +93,7 @@ TABLE_COLUMNS = (
     "max",
     "rank",
     "dense_mean",
+    "diverged",
 )
 
 
@@ -134,6 +135,7 @@ def _aggregate_row(
         "max": max(values),
         "rank": rank,
         "dense_mean": dense_mean,
+        "diverged": len(cell.diverged),
     }
 
 
@@ -159,6 +161,8 @@ class Entry:
     """'worse' / 'better' when a paired t-test against the reference, Holm-corrected,
     rejects at ALPHA; None otherwise (and always for the reference itself)."""
     reaches_dense: bool = False
+    diverged: int = 0
+    """Runs that diverged, counted in the mean at chance accuracy."""
 
 
 @dataclass(frozen=True)
@@ -244,11 +248,14 @@ def _entry(
         best=stats.is_top(method),
         significant=significance.get((stats.name, method)),
         reaches_dense=stats.reaches_dense(method),
+        diverged=len(cell.diverged),
     )
 
 
 def _dense_entry(bound: Cell | None) -> Entry | None:
-    return None if bound is None else Entry(bound.mean, bound.std, bound.n)
+    if bound is None:
+        return None
+    return Entry(bound.mean, bound.std, bound.n, diverged=len(bound.diverged))
 
 
 # ---------------------------------------------------------------- ranks

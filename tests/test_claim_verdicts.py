@@ -1,91 +1,56 @@
 """The claims' verdicts on simulated grids whose truth is known, through the real code.
 
-Every grid: VGG-19 and ResNet-50, both initial densities, 90/95/98% (12 settings), FGGP
-and three competitors plus dense, each run's accuracy normal with sd 1.5 around its
-method's true mean. The rates asserted are those of a fixed RNG seed; the bounds leave
-room for the Monte-Carlo error of the number of grids (stated per test).
+`benchmark.stats.simulate` draws the paper's grid (12 settings, fggp + 4 competitors +
+dense, a seed effect shared by the methods) as result dicts and judges them as
+`analyse` does. The rates asserted are those of a fixed numpy seed; each bound leaves
+room for the Monte-Carlo error of the number of grids, stated per test (3 sd of a 5%
+rate over n grids is 3 sqrt(0.05 * 0.95 / n)). `python -m benchmark.stats.simulate`
+prints the full tables with 2,000 grids per scenario (docs/results.md).
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import Any
-
-import numpy as np
 import pytest
 
-from benchmark.stats import check_claims, collect, compare, dense_tests, friedman
-from tests.test_stats import run
+from benchmark.stats import simulate
+from benchmark.stats.claims import TEXTS
 
-SD = 1.5
-BASE = 90.0
-COMPETITORS = ("magnitude", "gradient", "annealed_hybrid")
-SETTINGS = [
-    (arch, init, sparsity)
-    for arch in ("vgg19", "resnet50")
-    for init in (1.0, 0.5)
-    for sparsity in (0.90, 0.95, 0.98)
-]
+NULL_GRIDS = 300
+NULL_BOUND = 0.05 + 3 * (0.05 * 0.95 / NULL_GRIDS) ** 0.5  # 8.8%
 
 
-def grid(rng: np.random.Generator, lead: float, seeds: int, dense: float) -> list[dict[str, Any]]:
-    """FGGP's true mean is BASE + lead, every competitor's BASE, dense's BASE + dense."""
-    results = []
-
-    def add(method: str, arch: str, init: float, sparsity: float, mean: float) -> None:
-        for seed, acc in enumerate(rng.normal(mean, SD, seeds)):
-            results.append(run(method, float(acc), seed, arch=arch, init=init, sparsity=sparsity))
-
-    for arch, init, sparsity in SETTINGS:
-        add("fggp", arch, init, sparsity, BASE + lead)
-        for method in COMPETITORS:
-            add(method, arch, init, sparsity, BASE)
-    for arch in ("vgg19", "resnet50"):
-        add("dense", arch, 1.0, 0.0, BASE + dense)
-    return results
-
-
-def verdicts(lead: float, seeds: int, dense: float, grids: int, seed: int) -> dict[int, Counter]:
-    """How often each claim got each verdict over `grids` simulated grids."""
-    rng = np.random.default_rng(seed)
-    counts: dict[int, Counter] = {i: Counter() for i in range(1, 6)}
-    for _ in range(grids):
-        table = collect(grid(rng, lead, seeds, dense))
-        comparisons = compare(table)
-        for claim in check_claims(table, friedman(table), comparisons, dense_tests(table, "fggp")):
-            counts[claim.id][claim.verdict] += 1
-    return counts
+@pytest.mark.parametrize(
+    "seeds, persistent", [(3, 1.5), (5, 0.75)], ids=["3 seeds, persistent 1.5", "5 seeds, 0.75"]
+)
+def test_all_methods_equal_no_claim_is_decided_more_often_than_alpha(seeds, persistent):
+    """Every decision is wrong here. A method's luck with a seed persisting across an
+    architecture's settings made the Iman-Davenport verdict 'contradicted' in 20% of
+    such grids; each claim's test must keep its 5%, and the family-wise verdicts their
+    5% for all five claims together."""
+    scenario = simulate.Scenario("null", seeds, 1.5, persistent)
+    rates = simulate.rates(scenario, NULL_GRIDS, seed=seeds)
+    for claim in TEXTS:
+        decided = rates.supported[claim] + rates.contradicted[claim]
+        assert decided <= NULL_BOUND, (claim, rates)
+    assert rates.any_decided_family <= NULL_BOUND, rates
 
 
-def rate(counts: Counter, verdict: str) -> float:
-    return counts[verdict] / sum(counts.values())
+def test_at_the_papers_scale_of_noise_the_claims_can_be_supported():
+    """Run sd 0.15 (the GraNet tables' ±), FGGP ahead of every competitor by 0.5 points
+    at 95 and 98% (8 of 12 settings), 5 seeds: claims 1, 4 and 5 were never supported by
+    the grid-wide Holm family; each claim's own test must support them in at least 80%
+    (measured: 99% or more with 2,000 grids; 100 grids here, bound 80%)."""
+    (scenario, *_) = simulate.power_scenarios()
+    rates = simulate.rates(scenario, 100, seed=11)
+    for claim in (1, 2, 4, 5):
+        assert rates.supported[claim] >= 0.8, (claim, rates)
+    assert max(rates.contradicted.values()) == 0.0, rates
 
 
-@pytest.mark.parametrize("seeds", [2, 3])
-def test_when_all_methods_are_equal_no_claim_is_decided(seeds):
-    """100 grids: a wrong verdict, either way, is bounded by alpha = 0.05 (the family is
-    Holm-corrected); 10% leaves room for the 2.2% Monte-Carlo sd of a 5% rate."""
-    counts = verdicts(lead=0.0, seeds=seeds, dense=0.0, grids=100, seed=seeds)
-    for claim, verdict in counts.items():
-        assert rate(verdict, "inconclusive") >= 0.9, (claim, verdict)
-
-
-def test_a_true_half_point_lead_is_not_called_contradicted():
-    """FGGP truly best by 0.5 at 3 seeds: the point reading says 'does not hold' for
-    claims 1/4/5 in most such grids; the tests must almost never contradict them."""
-    counts = verdicts(lead=0.5, seeds=3, dense=0.0, grids=100, seed=7)
-    for claim in (1, 3, 4, 5):
-        assert rate(counts[claim], "contradicted") <= 0.05, (claim, counts[claim])
-
-
-def test_a_large_true_lead_is_supported():
-    """A 10-point lead at 5 seeds (paired-difference sd 2.1, Holm over 36 tests): 25 grids."""
-    counts = verdicts(lead=10.0, seeds=5, dense=0.0, grids=25, seed=11)
-    for claim in (1, 2, 3, 4, 5):
-        assert rate(counts[claim], "supported") >= 0.9, (claim, counts[claim])
-
-
-def test_a_large_true_deficit_is_contradicted():
-    counts = verdicts(lead=-10.0, seeds=5, dense=0.0, grids=25, seed=13)
-    for claim in (1, 2, 3, 4, 5):
-        assert rate(counts[claim], "contradicted") >= 0.9, (claim, counts[claim])
+def test_a_true_lead_is_not_contradicted():
+    """sd 1.5, lead 2 in 8 of 12, 5 seeds: too little for claims 1, 4 and 5 to be
+    supported often, but no claim that holds may be called contradicted (a 5% bound)."""
+    scenario = simulate.power_scenarios()[1]
+    rates = simulate.rates(scenario, 100, seed=12)
+    assert max(rates.contradicted.values()) <= 0.05, rates
+    assert rates.supported[2] >= 0.5, rates  # the rank test over seeds has the power here

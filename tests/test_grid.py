@@ -192,7 +192,7 @@ def test_grid_runs_then_skips_finished_runs_and_redoes_a_corrupt_one(tmp_path, c
 
     assert run_grid(tmp_path, "--seed-plan") == 0  # the plan from the stored runs alone
     out = capsys.readouterr().out
-    assert "seed plan (80% power" in out and "ranks (claim 2)" in out
+    assert "seed plan (80% power" in out and "claim 2 (one-sided t-test over seeds" in out
     assert "running" not in out
 
     damaged = configs[3].run_id()

@@ -9,13 +9,15 @@ import pytest
 from scipy import stats
 
 from benchmark.stats import (
-    bonferroni_dunn_q,
-    control_critical_difference,
+    collect,
     detectable_difference,
     iman_davenport,
     seeds_needed,
+    setting_contrasts,
     t_power,
 )
+from benchmark.stats.power import ClaimDesign, win_power
+from tests.test_stats import run, runs
 
 
 def test_seeds_needed_matches_the_textbook_sample_size():
@@ -53,29 +55,59 @@ def test_iman_davenport_by_hand():
     assert iman_davenport(14 * 3, 4, 14) == (math.inf, 0.0)  # every data set ranks alike
 
 
-def test_bonferroni_dunn_q_matches_demsar_table():
-    # Demšar 2006, table 5(b), alpha 0.05
-    for k, q in {2: 1.960, 3: 2.241, 4: 2.394, 5: 2.498, 6: 2.576, 10: 2.773}.items():
-        assert bonferroni_dunn_q(k) == pytest.approx(q, abs=1e-3)
-    assert control_critical_difference(4, 14) == pytest.approx(2.394 * math.sqrt(20 / 84), abs=1e-3)
+def test_win_power_matches_wins_counted_through_the_block_contrasts():
+    """20,000 draws inside win_power against 2,000 simulated settings judged by
+    setting_contrasts itself (4 competitors, 3 seeds, FGGP 1.2 sd ahead of each)."""
+    rng = np.random.default_rng(3)
+    n, competitors, level, lead = 3, 4, 0.01, 1.2
+    wins = 0
+    for _ in range(2000):
+        y = rng.normal(0.0, 1.0, size=(competitors + 1, n)) + rng.normal(0, 2, n)  # seed effect
+        y[0] += lead
+        results = runs({m: list(90 + row) for m, row in zip(METHODS, y, strict=True)})
+        table = collect(results)
+        (setting,) = table.cells
+        wins += setting_contrasts(setting, table.cells[setting], "fggp").p_win < level
+    expected = win_power(lead * math.sqrt(n / 2), competitors, competitors * (n - 1), level)
+    assert wins / 2000 == pytest.approx(expected, abs=3 * math.sqrt(0.25 / 2000) + 0.01)
 
 
-def test_seed_plan_states_the_grid_figures():
+METHODS = ("fggp", "magnitude", "gradient", "annealed_hybrid", "granet")
+
+
+def test_claim_design_counts_settings_binomially():
+    one = ClaimDesign(1, 1, 1, 0.05)
+    assert one.probability(1.0, 1.0, 5, 4) == win_power(1.0 * math.sqrt(2.5), 4, 16, 0.05)
+    most = ClaimDesign(1, 12, 7, 0.05)
+    assert most.level == pytest.approx(0.05 / 6)
+    p = win_power(0.5 * math.sqrt(5 / 2) / 0.15, 4, 16, 0.05 / 6)
+    assert most.probability(0.5, 0.15, 5, 4) == pytest.approx(stats.binom.sf(6, 12, p))
+    both = ClaimDesign(2, 3, 2, 0.05)
+    single = ClaimDesign(1, 3, 2, 0.05).probability(2.0, 1.0, 4, 3)
+    assert both.probability(2.0, 1.0, 4, 3) == pytest.approx(single**2)
+    assert most.probability(0.5, 0.15, 1, 4) == 0.0
+
+
+def test_seed_plan_states_each_claims_figures():
     from benchmark.stats import analyse, seed_plan
-    from tests.test_stats import run
 
-    # fggp - magnitude: 1, 2, 0 at 90% and 0, 1, 2 at 95%: sd 1 each, pooled sd 1 (4 df)
+    # fggp - magnitude: 1, 2, 0 at 90% and 0, 1, 2 at 95%: paired sd 1 in both settings
     results = [run("fggp", 91.0 + d, s, sparsity=0.9) for s, d in enumerate((1, 2, 0))]
     results += [run("fggp", 91.0 + d, s, sparsity=0.95) for s, d in enumerate((0, 1, 2))]
     results += [
         run("magnitude", 91.0, s, sparsity=level) for s in range(3) for level in (0.9, 0.95)
     ]
     summary = analyse(results)
-    family = summary.as_dict()["power"]["comparisons"]
-    assert (family["sd"], family["dof"], family["alpha"], family["n"]) == (1.0, 4, 0.025, 3)
-    assert family["detectable"] == pytest.approx(detectable_difference(1.0, 3, 0.025))
-    assert family["seeds_for_target"] == seeds_needed(0.5, 1.0, 0.025)
+    one = summary.claim_powers[1]
+    # two methods: the block contrast is the paired t; residual sd = paired sd / sqrt 2
+    assert (one.sd, one.n, one.pooled_over) == (pytest.approx(1 / math.sqrt(2)), 3, 2)
+    design = ClaimDesign(1, 2, 2, 0.05)  # 'most' of 2 settings is both
+    assert design.probability(one.detectable, one.sd, 3, 1) >= 0.8
+    assert design.probability(one.detectable * 0.99, one.sd, 3, 1) < 0.8
+    assert design.probability(0.5, one.sd, one.seeds_for_target, 1) >= 0.8
+    assert design.probability(0.5, one.sd, one.seeds_for_target - 1, 1) < 0.8
+    entry = summary.as_dict()["claims"][0]["power"]
+    assert entry["detectable"] == one.detectable and entry["unit"] == "points"
     plan = seed_plan(summary)
-    assert f"5: {detectable_difference(1.0, 5, 0.025):.2f}" in plan
-    assert f"0.5 points needs {seeds_needed(0.5, 1.0, 0.025)} seeds" in plan
-    assert summary.as_dict()["pairwise"][0]["detectable"] == pytest.approx(family["detectable"])
+    assert f"5: {one.at(5):.2f}" in plan
+    assert f"0.5 points needs {one.seeds_for_target} seeds" in plan

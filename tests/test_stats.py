@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from typing import Any
@@ -12,6 +13,8 @@ from scipy import stats
 
 from benchmark.errors import UserError
 from benchmark.stats import (
+    analyse,
+    at_least,
     collect,
     compare,
     critical_difference,
@@ -21,6 +24,7 @@ from benchmark.stats import (
     mean_ci,
     nemenyi_q,
     rank_means,
+    setting_contrasts,
     setting_ranks,
     summarise,
 )
@@ -56,6 +60,7 @@ def run(
         "status": status,
         "config": config,
         "final": {"test_acc": acc},
+        "data": {"num_classes": 10},
         "env": {"torch": "2.5.1", "device": "cpu", "git_commit": "abc123"},
     }
 
@@ -147,34 +152,61 @@ def test_labels_spell_out_parameters_only_when_they_differ():
 
 
 def test_duplicate_completed_runs_are_refused():
-    with pytest.raises(UserError, match="two completed results"):
+    with pytest.raises(UserError, match="two finished results"):
         collect([run(acc=90.0), run(acc=91.0)])
 
 
 # --- failures, missing runs, unequal seeds ---------------------------------------------
 
 
-def test_failed_runs_are_excluded_and_listed():
+def test_failed_runs_are_excluded_and_listed_and_diverged_runs_count_at_chance():
     results = runs({"fggp": [90.0, 91.0], "magnitude": [89.0, 88.0]})
-    results.append(run("magnitude", 10.0, seed=2, status="diverged"))
+    results.append(run("magnitude", 47.0, seed=2, status="diverged"))
     results.append(run("fggp", None, seed=2))
+    results.append(run("fggp", 60.0, seed=3, status="failed"))
     summary = summarise(results)
-    assert summary["settings"][0]["methods"]["magnitude"]["n"] == 2
+    magnitude = summary["settings"][0]["methods"]["magnitude"]
+    # the diverged run is an outcome at chance (10 classes: 10%), not its logged accuracy
+    assert (magnitude["n"], magnitude["diverged"], magnitude["min"]) == (3, [2], 10.0)
+    assert magnitude["mean"] == pytest.approx((89 + 88 + 10) / 3)
     failures = {(f["method"], f["seed"]): f for f in summary["failures"]}
-    assert failures["magnitude", 2]["status"] == "diverged"
-    assert failures["magnitude", 2]["run_id"] == "magnitude-vgg19-1.0-0.95-2"
+    assert set(failures) == {("fggp", 2), ("fggp", 3)}
+    assert failures["fggp", 3]["run_id"] == "fggp-vgg19-1.0-0.95-3"
     assert "finite" in failures["fggp", 2]["status"]
-    assert summary["provenance"]["statuses"] == {"completed": 5, "diverged": 1}
+    assert summary["provenance"]["statuses"] == {"completed": 5, "diverged": 1, "failed": 1}
+    # without a class count it cannot be scored: listed, never silently dropped
+    unscored = run("magnitude", 47.0, seed=2, status="diverged")
+    del unscored["data"]
+    summary = summarise([*results[:4], unscored])
+    assert summary["failures"][0]["status"].startswith("diverged, with no class count")
+
+
+def test_a_method_that_diverges_more_does_not_look_better_for_it():
+    """Left out, magnitude's two diverged seeds would leave its best seed alone, above
+    fggp; counted at chance, it is below fggp and both keep all 3 seeds for the tests."""
+    results = runs({"fggp": [90.0, 90.5, 91.0], "magnitude": [92.0, 80.0, 80.0]})
+    results = [
+        r for r in results if not (r["config"]["method"] == "magnitude" and r["config"]["seed"])
+    ]
+    results += [run("magnitude", 95.0, seed, status="diverged") for seed in (1, 2)]
+    table = collect(results)
+    cells = only_setting(table)
+    assert cells["magnitude"].mean == pytest.approx((92.0 + 10 + 10) / 3)
+    assert cells["magnitude"].diverged == (1, 2)
+    summary = analyse(results)
+    (contrasts,) = summary.contrasts.values()
+    assert contrasts.seeds == (0, 1, 2)
+    assert summary.settings[0].ranks["fggp"] == 1.0
 
 
 def test_missing_runs_are_listed_and_pairing_uses_common_seeds():
     expected = [run(m, seed=s)["config"] for m in ("fggp", "magnitude") for s in range(3)]
     results = runs({"fggp": [91.0, 92.0, 93.0], "magnitude": [90.0, 90.5]})
-    results.append(run("magnitude", 1.0, seed=2, status="diverged"))
+    results.append(run("magnitude", 1.0, seed=2, status="failed"))
     summary = summarise(results, expected)
     strict_json(summary)
     assert [(m["method"], m["seed"], m["status"]) for m in summary["missing"]] == [
-        ("magnitude", 2, "diverged")
+        ("magnitude", 2, "failed")
     ]
     assert "unequal seed counts" in summary["settings"][0]["note"]
     t = next(c for c in summary["pairwise"] if c["test"] == "t")
@@ -380,19 +412,88 @@ def verdict(results: list[dict[str, Any]], claim: int) -> tuple[str, str]:
     return c["verdict"], c["point_reading"]["status"]
 
 
-def test_claim_1_needs_significant_wins_in_most_settings():
+def test_at_least_is_the_bonferroni_partial_conjunction_by_hand():
+    p = [0.04, 0.01, 0.5, 0.2]
+    assert at_least(1, p) == pytest.approx(4 * 0.01)  # Bonferroni's union
+    assert at_least(2, p) == pytest.approx(3 * 0.04)
+    assert at_least(3, p) == pytest.approx(2 * 0.2)
+    assert at_least(4, p) == 0.5  # intersection-union: the largest, uncorrected
+    assert at_least(2, [0.001, None, 0.002]) == pytest.approx(2 * 0.002)  # None counts as 1
+    assert at_least(3, [0.001, None, 0.002]) == 1.0
+    assert at_least(0, p) == at_least(5, p) == 1.0
+
+
+def test_two_method_contrast_is_the_paired_t_test():
+    results = runs({"fggp": WINNING, "magnitude": OTHERS["magnitude"]})
+    (c,) = setting_contrasts(*only_setting_of(results), "fggp").contrasts
+    for alternative, p in (("greater", c.p_ahead), ("less", c.p_behind)):
+        expected = stats.ttest_rel(WINNING, OTHERS["magnitude"], alternative=alternative).pvalue
+        assert p == pytest.approx(expected, rel=1e-9)
+
+
+def test_block_contrasts_match_a_least_squares_fit_of_method_plus_seed():
+    """An independent transcription: the additive model fitted by least squares on dummy
+    columns; its residual variance and the contrast's standard error give the t."""
+    rng = np.random.default_rng(5)
+    methods = ["fggp", "magnitude", "gradient", "taylor"]
+    y = rng.normal(90, 1, size=(4, 5)) + np.array([[1.0], [0.0], [0.3], [-0.5]])
+    results = runs({m: list(row) for m, row in zip(methods, y, strict=True)})
+    c = setting_contrasts(*only_setting_of(results), "fggp")
+    k, n = y.shape
+    design = np.zeros((k * n, 1 + (k - 1) + (n - 1)))
+    design[:, 0] = 1
+    for i in range(k):
+        for j in range(n):
+            row = i * n + j
+            if i:
+                design[row, i] = 1
+            if j:
+                design[row, k - 1 + j] = 1
+    beta, rss, *_ = np.linalg.lstsq(design, y.reshape(-1), rcond=None)
+    dof = k * n - design.shape[1]
+    assert c.dof == dof == (k - 1) * (n - 1)
+    assert c.residual_sd == pytest.approx(math.sqrt(rss[0] / dof))
+    assert sorted(x.competitor for x in c.contrasts) == sorted(methods[1:])
+    for contrast in c.contrasts:
+        j = methods.index(contrast.competitor)
+        t = -beta[j] / (c.residual_sd * math.sqrt(2 / n))  # fggp is the baseline level
+        # rel 1e-6: the mean difference is rounded to 1e-9 points (TIE_DECIMALS)
+        assert contrast.p_ahead == pytest.approx(stats.t.sf(t, dof), rel=1e-6)
+        assert contrast.p_behind == pytest.approx(stats.t.cdf(t, dof), rel=1e-6)
+    assert c.p_win == max(x.p_ahead for x in c.contrasts)
+    assert c.p_loss == pytest.approx(min(1.0, 3 * min(x.p_behind for x in c.contrasts)))
+
+
+def test_contrasts_use_the_seeds_every_method_has_and_say_so():
+    results = runs({"fggp": WINNING, **OTHERS})
+    results = [
+        r for r in results if (r["config"]["method"], r["config"]["seed"]) != ("gradient", 2)
+    ]
+    c = setting_contrasts(*only_setting_of(results), "fggp")
+    assert c.seeds == (0, 1) and c.dof == 2 and "only the 2 seeds" in c.note
+    lone = setting_contrasts(*only_setting_of(runs({"fggp": [90.0, 91.0]})), "fggp")
+    assert lone.contrasts == () and lone.p_win == 1.0 and lone.p_loss == 1.0
+
+
+def only_setting_of(results):
+    table = collect(results)
+    (setting,) = table.cells
+    return setting, table.cells[setting]
+
+
+def test_claim_1_is_a_partial_conjunction_of_the_settings_wins():
     two_of_three = contest("win", sparsity=0.9) + contest("win") + contest("lose", sparsity=0.98)
     held = claims(two_of_three)[1]
     assert (held["verdict"], held["point_reading"]["status"]) == ("supported", "holds")
-    evidence = held["evidence"]
-    assert (evidence["wins"], evidence["losses"], evidence["undecided"]) == (2, 1, 0)
+    tests = summarise(two_of_three)["setting_tests"]
+    wins = sorted(t["p_win"] for t in tests)
+    # at least 2 of 3: (3 - 2 + 1) times the second-smallest win p
+    assert held["p_supported"] == pytest.approx(2 * wins[1])
+    assert held["evidence"]["needed"] == 2
     # two losses of three: even a win in the third would not be most
     assert verdict(
         contest("lose", sparsity=0.9) + contest("lose") + contest("close", sparsity=0.98), 1
-    ) == (
-        "contradicted",
-        "does not hold",
-    )
+    ) == ("contradicted", "does not hold")
     # fggp's mean is the highest in two of three, but no lead is significant at 3 seeds
     close = contest("close", sparsity=0.9) + contest("close") + contest("lose", sparsity=0.98)
     assert verdict(close, 1) == ("inconclusive", "holds")
@@ -403,6 +504,18 @@ def test_claim_1_needs_significant_wins_in_most_settings():
     )
 
 
+def test_a_verdict_says_whether_it_stands_family_wise():
+    summary = analyse(
+        contest("win", sparsity=0.9) + contest("win") + contest("lose", sparsity=0.98)
+    )
+    one = summary.claims[0]
+    assert one.verdict == "supported" and one.p < 0.01 and one.family_wise
+    weak = dataclasses.replace(one, p_supported=0.02)
+    assert weak.verdict == "supported" and not weak.family_wise
+    both = dataclasses.replace(one, p_supported=0.01, p_contradicted=0.01)
+    assert both.verdict == "inconclusive" and not both.family_wise
+
+
 def test_a_tie_is_not_a_win():
     """The tiny grid's case: every method at the same accuracy in every setting."""
     tie = {m: [7.42, 7.42] for m in ("fggp", "magnitude", "gradient", "annealed_hybrid")}
@@ -411,24 +524,48 @@ def test_a_tie_is_not_a_win():
     assert verdict(results, 2) == ("inconclusive", "does not hold")
 
 
-def test_claim_2_ranks_by_iman_davenport_and_the_control_cd():
-    # fggp first in all 8 settings, magnitude always second: magnitude is 1 rank behind,
-    # within the Bonferroni-Dunn CD 2.241 sqrt(3 * 4 / (6 * 8)) = 1.12; gradient is 2 behind
+def ranked_grid(order: dict[str, float], settings: int, seeds: int, seed: int) -> list[dict]:
+    """`settings` settings in which each method's runs scatter (sd 1) around its offset."""
+    rng = np.random.default_rng(seed)
+    results = []
+    for s in range(settings):
+        for method, offset in order.items():
+            values = list(90.0 + offset + rng.normal(0.0, 1.0, seeds))
+            results += runs({method: values}, sparsity=0.5 + s / 100)
+    return results
+
+
+def test_claim_2_tests_per_seed_average_ranks_over_seeds():
+    order = {"fggp": 2.0, "magnitude": 0.0, "gradient": -0.5}
+    results = ranked_grid(order, settings=8, seeds=4, seed=1)
+    held = claims(results)[2]
+    assert (held["verdict"], held["point_reading"]["status"]) == ("supported", "holds")
+    # independently: each (setting, seed) ranks the methods, each seed averages its ranks
+    table = collect(results)
+    methods = sorted(order)
+    per_seed = np.zeros((len(methods), 4))
+    for cells in table.cells.values():
+        for seed in range(4):
+            per_seed[:, seed] += stats.rankdata([-cells[m].accuracy[seed] for m in methods])
+    per_seed /= len(table.cells)
+    fggp = per_seed[methods.index("fggp")]
+    expected = max(
+        stats.ttest_1samp(per_seed[j] - fggp, 0.0, alternative="greater").pvalue
+        for j, m in enumerate(methods)
+        if m != "fggp"
+    )
+    assert held["p_supported"] == pytest.approx(expected, rel=1e-9)
+    assert held["evidence"]["seeds"] == 4 and held["evidence"]["settings"] == 8
+    last = ranked_grid({"fggp": -2.0, "magnitude": 0.0, "gradient": 0.5}, 8, 4, seed=2)
+    assert verdict(last, 2) == ("contradicted", "does not hold")
+
+
+def test_claim_2_with_identical_rankings_uses_the_exact_sign_flip_p():
+    """Every seed ranks fggp first, magnitude second in all 8 settings: the leads have no
+    spread for a t-test; 2^-3 = 0.125 is the exact p, and 3 seeds cannot do better."""
     first = [r for s in range(8) for r in contest("win", sparsity=0.5 + s / 100)]
     held = claims(first)[2]
-    assert held["evidence"]["control_cd"] == pytest.approx(2.241 * math.sqrt(12 / 48), abs=1e-3)
-    assert held["evidence"]["ahead_of"] == ["gradient"]
-    assert (held["verdict"], held["point_reading"]["status"]) == ("inconclusive", "holds")
-    # fggp last everywhere: both others more than the CD ahead -> contradicted
-    last = [r for s in range(8) for r in contest("lose", sparsity=0.5 + s / 100)]
-    assert verdict(last, 2) == ("contradicted", "does not hold")
-    # fggp first, the other two alternating second and third: 1.5 ranks ahead of each
-    alternating = []
-    for s in range(8):
-        second, third = ("magnitude", "gradient") if s % 2 else ("gradient", "magnitude")
-        values = {"fggp": WINNING, second: OTHERS["magnitude"], third: OTHERS["gradient"]}
-        alternating += runs(values, sparsity=0.5 + s / 100)
-    assert verdict(alternating, 2) == ("supported", "holds")
+    assert held["p_supported"] == 0.125 and held["verdict"] == "inconclusive"
 
 
 def test_claim_3_dense_upper_bound_by_one_sided_tests():
@@ -503,7 +640,10 @@ def test_summary_keys_provenance_and_strict_json():
         "pairwise",
         "dense",
         "power",
+        "setting_tests",
+        "seed_ranks",
         "claims",
+        "family_alpha",
         "failures",
         "missing",
         "provenance",

@@ -10,6 +10,7 @@ statistics can be recomputed from result files anywhere.
 from __future__ import annotations
 
 from benchmark.stats.claims import Claim, check_claims, is_best
+from benchmark.stats.contrasts import Contrast, SettingContrasts, at_least, setting_contrasts
 from benchmark.stats.dense import DenseFlag, DenseTest, dense_flags, dense_tests, upper_bound
 from benchmark.stats.paired import (
     Comparison,
@@ -21,13 +22,11 @@ from benchmark.stats.paired import (
     wilcoxon,
 )
 from benchmark.stats.power import detectable_difference, seeds_needed, t_power
-from benchmark.stats.power_plan import seed_plan
+from benchmark.stats.power_plan import ClaimPower, seed_plan
 from benchmark.stats.ranking import (
     AverageRank,
     Friedman,
     average_ranks,
-    bonferroni_dunn_q,
-    control_critical_difference,
     critical_difference,
     friedman,
     iman_davenport,
@@ -35,6 +34,7 @@ from benchmark.stats.ranking import (
     rank_means,
     setting_ranks,
 )
+from benchmark.stats.seed_ranks import RankContrast, SeedRanks, seed_ranks
 from benchmark.stats.summary import Nemenyi, SettingStats, Summary, analyse, summarise
 from benchmark.stats.table import (
     Cell,
@@ -52,7 +52,9 @@ __all__ = [
     "AverageRank",
     "Cell",
     "Claim",
+    "ClaimPower",
     "Comparison",
+    "Contrast",
     "DenseFlag",
     "DenseTest",
     "Failure",
@@ -60,18 +62,20 @@ __all__ = [
     "Missing",
     "Model",
     "Nemenyi",
+    "RankContrast",
     "RunKeys",
+    "SeedRanks",
     "Setting",
+    "SettingContrasts",
     "SettingStats",
     "Summary",
     "Table",
     "analyse",
+    "at_least",
     "average_ranks",
-    "bonferroni_dunn_q",
     "check_claims",
     "collect",
     "compare",
-    "control_critical_difference",
     "critical_difference",
     "dense_flags",
     "dense_tests",
@@ -87,7 +91,9 @@ __all__ = [
     "paired_t",
     "rank_means",
     "seed_plan",
+    "seed_ranks",
     "seeds_needed",
+    "setting_contrasts",
     "setting_ranks",
     "summarise",
     "t_power",

@@ -1,18 +1,20 @@
-"""The paper's claims, each given a verdict by tests and, beside it, the paper's reading.
+"""The paper's claims, each given a verdict by its own test and, beside it, the paper's reading.
 
-With 2-5 seeds a mean that comes out on top says little: with all methods truly equal,
-one of six is best in any setting by chance, and a method truly best by half a point is
-not the top mean in most settings. So each claim gets one of three verdicts, decided by
-tests at ALPHA (docs/results.md, "The claims"):
+Each claim is one family, tested at ALPHA on its own terms (docs/results.md, "The claims"):
 
-- supported: the tests show it;
-- contradicted: the tests show its opposite;
-- inconclusive: they show neither (too few seeds, too small a difference, or no data).
+- supported: its test rejects "the claim is false" (p_supported < ALPHA);
+- contradicted: a test rejects "the claim holds" (p_contradicted < ALPHA);
+- inconclusive: neither (too few seeds, too small a difference, or no data).
 
-In one setting FGGP *wins* when a Holm-corrected paired t-test separates it from every
-competitor in its favour, and *loses* when one separates a competitor in the
-competitor's favour; a tie or an unseparated lead is neither. Holm over the whole family
-bounds the chance of any false win or loss at ALPHA, and with it that of a wrong verdict.
+The pieces are one-sided tests within settings (`benchmark.stats.contrasts`: FGGP ahead of
+every competitor, or some competitor ahead of FGGP) and, for the ranking, over seeds
+(`benchmark.stats.seed_ranks`). A claim about a count of settings ("most", "two of
+three", "all four", "one") is a partial conjunction of them (`at_least`), valid however
+the settings depend on each other through shared seeds, and paying only for its own
+settings. A claim can be wrong in one direction only (when it holds, only
+"contradicted" is an error; when it does not, only "supported"), so across the five
+claims Bonferroni, each decisive p below ALPHA / 5, bounds the chance of any wrong
+verdict at ALPHA: `Claim.family_wise` says whether a verdict stands at that level too.
 The point-estimate reading (FGGP has the strictly highest mean, as the paper states it)
 is kept beside each verdict, labelled; a tie is never a win there either.
 """
@@ -24,15 +26,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from benchmark.stats.contrasts import SettingContrasts, at_least
 from benchmark.stats.dense import DenseTest, upper_bound
-from benchmark.stats.paired import Comparison
-from benchmark.stats.ranking import ALPHA, Friedman, control_critical_difference
+from benchmark.stats.ranking import ALPHA, Friedman
+from benchmark.stats.seed_ranks import SeedRanks
 from benchmark.stats.table import TIE_DECIMALS, Cell, Model, Setting, Table
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 VERDICTS = (SUPPORTED, CONTRADICTED, INCONCLUSIVE)
 HOLDS, FAILS, UNKNOWN = "holds", "does not hold", "not enough data"
-WIN, LOSS, UNDECIDED = "win", "loss", "undecided"
 TEXTS = {
     1: "FGGP outperforms its alternatives in most of the experimental settings",
     2: "FGGP has the highest ranking across the experimental settings",
@@ -40,8 +42,11 @@ TEXTS = {
     4: "VGG-19: FGGP is best at 95% and 98% sparsity, from dense and from 50%-sparse starts",
     5: "ResNet-50: FGGP is best at two of the three sparsity levels (90, 95, 98%)",
 }
+FAMILY_ALPHA = ALPHA / len(TEXTS)
+"""Each claim's level when all five are taken as one family (Bonferroni)."""
 VGG_CONDITIONS = tuple((init, s) for init in (1.0, 0.5) for s in (0.95, 0.98))
 RESNET_LEVELS = (0.90, 0.95, 0.98)
+RESNET_WINS = 2
 
 
 @dataclass(frozen=True)
@@ -56,40 +61,50 @@ class Reading:
 class Claim:
     id: int
     text: str
-    verdict: str
+    p_supported: float
+    """p-value of the test of 'the claim is false' (1.0 where no test is possible)."""
+    p_contradicted: float
+    """p-value of the test of 'the claim holds'."""
     evidence: Mapping[str, Any]
     """`summary`, one sentence on the tests, and the numbers behind it."""
     reading: Reading
 
+    @property
+    def verdict(self) -> str:
+        supported, contradicted = self.p_supported < ALPHA, self.p_contradicted < ALPHA
+        if supported != contradicted:
+            return SUPPORTED if supported else CONTRADICTED
+        return INCONCLUSIVE
 
-@dataclass(frozen=True)
-class Contest:
-    """FGGP against its competitors in one setting."""
+    @property
+    def p(self) -> float:
+        """The p-value of the verdict's own test (for an inconclusive one, the smaller)."""
+        if self.verdict == CONTRADICTED:
+            return self.p_contradicted
+        if self.verdict == SUPPORTED:
+            return self.p_supported
+        return min(self.p_supported, self.p_contradicted)
 
-    setting: Setting
-    outcome: str
-    """WIN, LOSS or UNDECIDED, by the Holm-corrected paired t-tests."""
-    best_mean: bool
-    """Strictly the highest mean (the point-estimate reading)."""
-    beaten_by: tuple[str, ...]
-    """Competitors significantly above FGGP."""
+    @property
+    def family_wise(self) -> bool:
+        """Whether a decided verdict also stands with all five claims as one family."""
+        return self.verdict != INCONCLUSIVE and self.p < FAMILY_ALPHA
 
 
 def check_claims(
     table: Table,
+    contrasts: Mapping[Setting, SettingContrasts],
+    ranks: SeedRanks,
     friedman: Friedman,
-    comparisons: Sequence[Comparison],
     dense: Sequence[DenseTest],
     reference: str = "fggp",
 ) -> list[Claim]:
-    contests = {
-        s: contest(s, cells, comparisons, reference)
-        for s, cells in table.cells.items()
-        if reference in cells and len(cells) >= 2
-    }
+    """`contrasts`: per setting, the reference against its competitors (settings where it
+    has none are left out); `friedman` gives the ranks of means for the reading."""
+    contests = {s: c for s, c in contrasts.items() if c.contrasts}
     return [
-        _most_settings(contests, reference),
-        _best_average_rank(friedman, reference),
+        _most_settings(table, contests, reference),
+        _best_average_rank(ranks, friedman, reference),
         _beats_dense(table, dense, reference),
         _vgg_high_sparsity(table, contests, reference),
         _resnet_two_of_three(table, contests, reference),
@@ -102,142 +117,126 @@ def is_best(cells: Mapping[str, Cell], reference: str) -> bool:
     return all(round(c.mean, TIE_DECIMALS) < mine for m, c in cells.items() if m != reference)
 
 
-def contest(
-    setting: Setting,
-    cells: Mapping[str, Cell],
-    comparisons: Sequence[Comparison],
-    reference: str,
-) -> Contest:
-    tests = {c.b: c for c in comparisons if c.setting == setting and c.test == "t"}
-    others = [m for m in cells if m != reference]
-    above = [m for m in others if m in tests and _separates(tests[m], +1)]
-    below = tuple(m for m in others if m in tests and _separates(tests[m], -1))
-    outcome = LOSS if below else WIN if len(above) == len(others) else UNDECIDED
-    return Contest(setting, outcome, is_best(cells, reference), below)
+def _claim(
+    id: int,
+    p_supported: float,
+    p_contradicted: float,
+    summary: str,
+    reading: Reading,
+    **numbers: Any,
+) -> Claim:
+    evidence = {"summary": summary, **numbers}
+    return Claim(id, TEXTS[id], p_supported, p_contradicted, evidence, reading)
 
 
-def _separates(c: Comparison, sign: int) -> bool:
-    return _below_alpha(c.p_holm) and c.mean_diff is not None and sign * c.mean_diff > 0
+def _no_test(id: int, why: str, **numbers: Any) -> Claim:
+    return _claim(id, 1.0, 1.0, why, Reading(UNKNOWN, why), **numbers)
 
 
-def _below_alpha(p: float | None) -> bool:
-    return p is not None and p < ALPHA
+def _below(pvalues: Sequence[float], level: float) -> int:
+    return sum(p < level for p in pvalues)
 
 
-def _claim(id: int, verdict: str, summary: str, reading: Reading, **numbers: Any) -> Claim:
-    return Claim(id, TEXTS[id], verdict, {"summary": summary, **numbers}, reading)
-
-
-def _counts(contests: Sequence[Contest]) -> dict[str, int]:
-    return {o: sum(c.outcome == o for c in contests) for o in (WIN, LOSS, UNDECIDED)}
-
-
-def _most_settings(contests: Mapping[Setting, Contest], reference: str) -> Claim:
-    """Supported: wins in more than half; contradicted: so many losses that the wins
-    cannot be more than half even if every undecided setting were a win."""
+def _most_settings(
+    table: Table, contests: Mapping[Setting, SettingContrasts], reference: str
+) -> Claim:
+    """At least r = floor(S/2) + 1 of the S settings won: a partial conjunction of the
+    settings' win tests, (S - r + 1) p_(r). Contradicted: at least S - r + 1 settings
+    lost (some competitor ahead), which leaves fewer than r that FGGP can win."""
     n = len(contests)
     if n < 2:
-        why = f"{reference} has competitors in {n} setting(s); 'most' needs 2"
-        return _claim(1, INCONCLUSIVE, why, Reading(UNKNOWN, why), settings=n)
-    counts = _counts(list(contests.values()))
-    if counts[WIN] > n / 2:
-        verdict = SUPPORTED
-    elif n - counts[LOSS] <= n / 2:
-        verdict = CONTRADICTED
-    else:
-        verdict = INCONCLUSIVE
+        return _no_test(1, f"{reference} has competitors in {n} setting(s); 'most' needs 2")
+    needed = n // 2 + 1
+    wins = [c.p_win for c in contests.values()]
+    losses = [c.p_loss for c in contests.values()]
+    p_supported = at_least(needed, wins)
+    p_contradicted = at_least(n - needed + 1, losses)
+    win_level, loss_level = ALPHA / (n - needed + 1), ALPHA / needed
     summary = (
-        f"{reference} is significantly ahead of every competitor in {counts[WIN]} of {n}"
-        f" settings and significantly behind one in {counts[LOSS]}; {counts[UNDECIDED]}"
-        f" undecided (Holm-corrected paired t-tests, alpha {ALPHA:g}); 'most' needs"
-        f" {n // 2 + 1} wins"
+        f"'most' is at least {needed} of {n} settings: {reference} is ahead of every competitor"
+        f" with p < {win_level:.3g} in {_below(wins, win_level)} of them, and some competitor is"
+        f" ahead of it with p < {loss_level:.3g} in {_below(losses, loss_level)}"
+        f" (one-sided contrasts within settings, seeds as blocks); p = {p_supported:.3g} for the"
+        f" claim, {p_contradicted:.3g} against it"
     )
-    best = [c.setting.name for c in contests.values() if c.best_mean]
+    best = [s.name for s in contests if is_best(table.cells[s], reference)]
     reading = Reading(
         HOLDS if len(best) > n / 2 else FAILS,
         f"{reference} has the strictly highest mean in {len(best)} of {n} settings",
     )
+    details = [_detail(table, c) for c in contests.values()]
     return _claim(
         1,
-        verdict,
+        p_supported,
+        p_contradicted,
         summary,
         reading,
         settings=n,
-        wins=counts[WIN],
-        losses=counts[LOSS],
-        undecided=counts[UNDECIDED],
+        needed=needed,
         best_mean_in=best,
+        details=details,
     )
 
 
-def _best_average_rank(friedman: Friedman, reference: str) -> Claim:
-    """Iman-Davenport over the complete settings, then FGGP as the control against each
-    other method (Bonferroni-Dunn CD): supported when it is ahead of all of them by more
-    than the CD, contradicted when one is ahead of it by more."""
-    ranks = friedman.average_ranks
-    k, n = friedman.k, friedman.n_blocks
-    if reference not in ranks or k < 2 or n < 2:
-        why = f"{n} setting(s) have all {k} methods, {reference} included; need 2 with 2 methods"
-        return _claim(2, INCONCLUSIVE, why, Reading(UNKNOWN, why), n_blocks=n, k=k)
-    others = {m: r for m, r in ranks.items() if m != reference}
-    runner_up = min(others, key=lambda m: (others[m], m))
-    gap = others[runner_up] - ranks[reference]
-    reading = Reading(
-        HOLDS if round(gap, TIE_DECIMALS) > 0 else FAILS,
-        f"{reference} has average rank {ranks[reference]:.2f}, the best other ({runner_up})"
-        f" {others[runner_up]:.2f}, over the {n} settings where all {k} methods have data",
-    )
-    if friedman.iman_davenport_p is None:
-        why = f"no rank test: {friedman.note or 'not computed'}"
-        return _claim(2, INCONCLUSIVE, why, reading, n_blocks=n, k=k, average_ranks=dict(ranks))
-    cd = control_critical_difference(k, n)
-    ahead = [m for m, r in others.items() if r - ranks[reference] > cd]
-    behind = [m for m, r in others.items() if ranks[reference] - r > cd]
-    if friedman.rejects and len(ahead) == len(others):
-        verdict = SUPPORTED
-    elif friedman.rejects and behind:
-        verdict = CONTRADICTED
+def _best_average_rank(ranks: SeedRanks, friedman: Friedman, reference: str) -> Claim:
+    """Ahead of every other method in average rank, tested over seeds (seed_ranks):
+    an intersection of the one-sided tests against each; contradicted by their union."""
+    means = friedman.average_ranks
+    if reference in means and len(means) >= 2:
+        others = {m: r for m, r in means.items() if m != reference}
+        runner_up = min(others, key=lambda m: (others[m], m))
+        gap = others[runner_up] - means[reference]
+        reading = Reading(
+            HOLDS if round(gap, TIE_DECIMALS) > 0 else FAILS,
+            f"{reference} has average rank {means[reference]:.2f}, the best other ({runner_up})"
+            f" {others[runner_up]:.2f}, over the {friedman.n_blocks} settings where all"
+            f" {friedman.k} methods have data",
+        )
     else:
-        verdict = INCONCLUSIVE
+        reading = Reading(UNKNOWN, f"no setting ranks {reference} among 2 or more methods")
+    if not ranks.contrasts:
+        why = f"no rank test: {ranks.note}"
+        return _claim(2, 1.0, 1.0, why, reading, seeds=len(ranks.seeds))
+    closest = min(ranks.contrasts, key=lambda c: (c.lead, c.competitor))
+    p_supported, p_contradicted = ranks.p_ahead_of_all, ranks.p_some_ahead
     summary = (
-        f"Iman-Davenport F = {friedman.iman_davenport:.3g}, p = {friedman.iman_davenport_p:.3g}"
-        f" over {n} settings x {k} methods; {reference} (rank {ranks[reference]:.2f}) is ahead"
-        f" of {len(ahead)} of the {len(others)} others by more than the Bonferroni-Dunn CD"
-        f" {cd:.2f}" + (f", and behind {', '.join(behind)} by more" if behind else "")
+        f"each of {len(ranks.seeds)} seeds ranks the {len(ranks.methods)} methods in the"
+        f" {len(ranks.settings)} settings where all have runs; {reference}'s average rank leads"
+        f" the closest other method's ({closest.competitor}) by {closest.lead:+.2f} on average"
+        f" over seeds (one-sided t-tests over seeds against each method); p = {p_supported:.3g}"
+        f" for the claim, {p_contradicted:.3g} against it"
     )
+    leads = {c.competitor: c.lead for c in ranks.contrasts}
     return _claim(
         2,
-        verdict,
+        p_supported,
+        p_contradicted,
         summary,
         reading,
-        average_ranks=dict(ranks),
-        n_blocks=n,
-        k=k,
-        control_cd=cd,
-        ahead_of=ahead,
-        behind=behind,
+        seeds=len(ranks.seeds),
+        settings=len(ranks.settings),
+        rank_leads=leads,
     )
 
 
 def _beats_dense(table: Table, dense: Sequence[DenseTest], reference: str) -> Claim:
-    """Supported when a one-sided test, Holm over settings, puts FGGP above dense in one;
-    contradicted when FGGP is significantly below dense in every setting."""
+    """Above dense in at least one setting (Bonferroni over the settings); contradicted
+    when below dense in every setting (an intersection: each test at ALPHA)."""
     compared = [t for t in dense if t.method == reference]
     if not compared:
-        why = f"no setting has both {reference} and dense runs"
-        return _claim(3, INCONCLUSIVE, why, Reading(UNKNOWN, why))
-    above = [t.setting.name for t in compared if _below_alpha(t.p_above_holm)]
-    below = [t.setting.name for t in compared if _below_alpha(t.p_below)]
-    if above:
-        verdict = SUPPORTED
-    elif len(below) == len(compared):
-        verdict = CONTRADICTED
-    else:
-        verdict = INCONCLUSIVE
+        return _no_test(3, f"no setting has both {reference} and dense runs")
+    p_supported = at_least(1, [t.p_above for t in compared])
+    p_contradicted = at_least(len(compared), [t.p_below for t in compared])
+    above = [
+        t.setting.name
+        for t in compared
+        if t.p_above is not None and t.p_above < ALPHA / len(compared)
+    ]
     summary = (
-        f"{reference} is significantly above dense in {len(above)} of {len(compared)} settings"
-        f" (one-sided paired t-tests, Holm over settings) and significantly below it in"
-        f" {len(below)} (one-sided, each at alpha {ALPHA:g})"
+        f"{reference} is above dense with p < {ALPHA / len(compared):.3g} in {len(above)} of"
+        f" {len(compared)} settings (one-sided paired t-tests, Bonferroni over the settings);"
+        f" p = {p_supported:.3g} for the claim, {p_contradicted:.3g} for 'below dense in every"
+        " setting'"
     )
     surpassing = [
         {"setting": s.name, "mean": cells[reference].mean, "dense_mean": bound.mean}
@@ -253,48 +252,59 @@ def _beats_dense(table: Table, dense: Sequence[DenseTest], reference: str) -> Cl
     )
     return _claim(
         3,
-        verdict,
+        p_supported,
+        p_contradicted,
         summary,
         reading,
         settings=len(compared),
         significantly_above=above,
-        significantly_below=below,
         means_above=surpassing,
     )
 
 
-def _vgg_high_sparsity(table: Table, contests: Mapping[Setting, Contest], reference: str) -> Claim:
+def _vgg_high_sparsity(
+    table: Table, contests: Mapping[Setting, SettingContrasts], reference: str
+) -> Claim:
+    """Every required setting won (intersection: the largest win p); contradicted when
+    any is lost (union: Bonferroni over them)."""
     groups = [
         group
         for model in _models(table, "vgg19")
         if (group := _required(contests, model, VGG_CONDITIONS)) is not None
     ]
     if not groups:
-        why = "no VGG-19 model has all four settings (init 1.0/0.5 × sparsity 0.95/0.98)"
-        return _claim(4, INCONCLUSIVE, why, Reading(UNKNOWN, why))
+        return _no_test(
+            4, "no VGG-19 model has all four settings (init 1.0/0.5 × sparsity 0.95/0.98)"
+        )
     required = [c for group in groups for c in group]
-    counts = _counts(required)
-    if counts[WIN] == len(required):
-        verdict = SUPPORTED
-    elif counts[LOSS]:
-        verdict = CONTRADICTED
-    else:
-        verdict = INCONCLUSIVE
+    p_supported = at_least(len(required), [c.p_win for c in required])
+    p_contradicted = at_least(1, [c.p_loss for c in required])
     summary = (
-        f"of the {len(required)} required VGG-19 settings {reference} wins {counts[WIN]} and"
-        f" loses {counts[LOSS]} (Holm-corrected paired t-tests); all must be wins"
+        f"all {len(required)} required VGG-19 settings must be won: the largest of their win"
+        f" p-values is {p_supported:.3g}; some competitor ahead in one of them: p ="
+        f" {p_contradicted:.3g} (Bonferroni over the {len(required)})"
     )
-    best = sum(c.best_mean for c in required)
+    best = sum(is_best(table.cells[c.setting], reference) for c in required)
     reading = Reading(
         HOLDS if best == len(required) else FAILS,
         f"{reference} has the strictly highest mean in {best} of the {len(required)}",
     )
-    return _claim(4, verdict, summary, reading, details=[_detail(c) for c in required])
+    return _claim(
+        4,
+        p_supported,
+        p_contradicted,
+        summary,
+        reading,
+        details=[_detail(table, c) for c in required],
+    )
 
 
 def _resnet_two_of_three(
-    table: Table, contests: Mapping[Setting, Contest], reference: str
+    table: Table, contests: Mapping[Setting, SettingContrasts], reference: str
 ) -> Claim:
+    """In every initial condition, at least two of the three levels won (a partial
+    conjunction per condition, then their intersection); contradicted when some condition
+    loses at least two levels (Bonferroni over the conditions)."""
     conditions = []
     for model in _models(table, "resnet50"):
         for init in sorted({s.init_density for s in table.cells if s.model == model}, reverse=True):
@@ -302,38 +312,42 @@ def _resnet_two_of_three(
             if group is not None:
                 conditions.append((model, init, group))
     if not conditions:
-        why = "no ResNet-50 initial condition has all three sparsity levels (0.90/0.95/0.98)"
-        return _claim(5, INCONCLUSIVE, why, Reading(UNKNOWN, why))
-    counts = [_counts(group) for _, _, group in conditions]
-    if all(c[WIN] >= 2 for c in counts):
-        verdict = SUPPORTED
-    elif any(c[LOSS] >= 2 for c in counts):
-        verdict = CONTRADICTED
-    else:
-        verdict = INCONCLUSIVE
+        return _no_test(
+            5, "no ResNet-50 initial condition has all three sparsity levels (0.90/0.95/0.98)"
+        )
+    won = [at_least(RESNET_WINS, [c.p_win for c in group]) for _, _, group in conditions]
+    lost = [at_least(RESNET_WINS, [c.p_loss for c in group]) for _, _, group in conditions]
+    p_supported = at_least(len(won), won)
+    p_contradicted = at_least(1, lost)
     summary = (
-        f"wins per initial condition {[c[WIN] for c in counts]}, losses"
-        f" {[c[LOSS] for c in counts]} of 3 levels (Holm-corrected paired t-tests);"
-        " every condition needs 2 wins"
+        f"per initial condition, p of 'two of three levels won' is {_list(won)} and of 'two"
+        f" lost' {_list(lost)}; every condition must hold: p = {p_supported:.3g} for the claim,"
+        f" {p_contradicted:.3g} against it"
     )
-    best = [sum(c.best_mean for c in group) for _, _, group in conditions]
+    best = [
+        sum(is_best(table.cells[c.setting], reference) for c in group) for *_, group in conditions
+    ]
     reading = Reading(
-        HOLDS if min(best) >= 2 else FAILS,
+        HOLDS if min(best) >= RESNET_WINS else FAILS,
         f"{reference} has the strictly highest mean at {best} of 3 levels",
     )
     details = [
-        {"model": model.name, "init_density": init, "details": [_detail(c) for c in group]}
+        {"model": model.name, "init_density": init, "details": [_detail(table, c) for c in group]}
         for model, init, group in conditions
     ]
-    return _claim(5, verdict, summary, reading, conditions=details)
+    return _claim(5, p_supported, p_contradicted, summary, reading, conditions=details)
 
 
-def _detail(c: Contest) -> dict[str, Any]:
+def _list(pvalues: Sequence[float]) -> str:
+    return "[" + ", ".join(f"{p:.3g}" for p in pvalues) + "]"
+
+
+def _detail(table: Table, c: SettingContrasts) -> dict[str, Any]:
     return {
         "setting": c.setting.name,
-        "outcome": c.outcome,
-        "best_mean": c.best_mean,
-        "beaten_by": list(c.beaten_by),
+        "p_win": c.p_win,
+        "p_loss": c.p_loss,
+        "best_mean": is_best(table.cells[c.setting], c.reference),
     }
 
 
@@ -342,8 +356,10 @@ def _models(table: Table, arch: str) -> list[Model]:
 
 
 def _required(
-    contests: Mapping[Setting, Contest], model: Model, needed: Sequence[tuple[float, float]]
-) -> list[Contest] | None:
+    contests: Mapping[Setting, SettingContrasts],
+    model: Model,
+    needed: Sequence[tuple[float, float]],
+) -> list[SettingContrasts] | None:
     """The contests of `model` at each required (init, sparsity); None unless all exist."""
     found = []
     for init, sparsity in needed:

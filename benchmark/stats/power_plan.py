@@ -1,44 +1,68 @@
-"""Power of a finished grid's own tests, and the seeds a 0.5-point difference would need.
+"""Power of a finished grid's own tests, claim by claim, and the seeds a target would need.
 
-The figures describe the tests the verdicts use (benchmark.stats.claims): paired t-tests
-against FGGP with Holm over the whole family, whose first step is Bonferroni's alpha / m
-(so a single comparison is significant at that level whatever the others do), and the
-one-sided tests against dense with Holm over the settings. The sd of a paired difference
-is pooled over the family: one comparison's 1-4 degrees of freedom say too little.
+Each figure describes the test its claim's verdict uses (benchmark.stats.claims):
+
+- claims 1, 4 and 5 count won settings: each setting's win is k - 1 one-sided contrasts
+  on the setting's residual sd, (k - 1)(n - 1) df, at the level the count gives it
+  (ALPHA / (S - r + 1) for r of S). The figure assumes FGGP leads every competitor by the
+  same amount in every setting the claim names, and the settings are independent;
+- claim 2 tests per-seed rank leads over seeds (n - 1 df, one-sided, each competitor at
+  ALPHA): the figure is for the closest competitor, in average ranks;
+- claim 3 is one-sided paired t-tests against dense at ALPHA / S (n - 1 df).
+
+Spreads are pooled over settings or comparisons to plan with, and the count pooled is
+said; the settings share seeds, so that is not a count of independent estimates.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from benchmark.stats.claims import Claim
+from benchmark.stats.contrasts import SettingContrasts
 from benchmark.stats.dense import DenseTest, upper_bound
 from benchmark.stats.paired import Comparison, differences
-from benchmark.stats.power import TARGET_DIFFERENCE, Power, pooled_sd
-from benchmark.stats.ranking import ALPHA, Friedman, control_critical_difference
+from benchmark.stats.power import (
+    POWER,
+    TARGET_DIFFERENCE,
+    ClaimDesign,
+    Power,
+    detectable_difference,
+    fewest,
+    pooled_sd,
+    seeds_needed,
+    smallest,
+)
+from benchmark.stats.ranking import ALPHA
+from benchmark.stats.seed_ranks import SeedRanks, sd_of_leads
 from benchmark.stats.table import Table
 
 if TYPE_CHECKING:  # summary.py imports this module
     from benchmark.stats.summary import Summary
 
+RANK_TARGET = 0.5
+"""Average-rank lead the rank claim's seed plan is made for."""
+
 
 @dataclass
 class FamilyPower:
-    """The comparison family's pooled sd and level; Power per number of pairs, cached."""
+    """The pairwise family's pooled sd and level; Power per number of pairs, cached."""
 
     sd: float | None
-    dof: int
+    pooled_over: int
     alpha: float
     typical_n: int
     _cache: dict[int, Power] = field(default_factory=dict)
 
     def at(self, n: int) -> Power:
         if n not in self._cache:
-            self._cache[n] = Power.of(self.sd, self.dof, self.alpha, n)
+            self._cache[n] = Power.of(self.sd, self.pooled_over, self.alpha, n)
         return self._cache[n]
 
     def of(self, comparison: Comparison) -> Power:
@@ -50,14 +74,16 @@ class FamilyPower:
 
 
 def comparison_power(table: Table, comparisons: Sequence[Comparison]) -> FamilyPower:
+    """The detail table's paired t-tests, Holm over all of them: Bonferroni's first step."""
     t_tests = [c for c in comparisons if c.test == "t"]
     spreads = [
         _spread(differences(table.cells[c.setting][c.a], table.cells[c.setting][c.b]))
         for c in t_tests
     ]
-    sd, dof = pooled_sd(spreads)
+    sd, _ = pooled_sd(spreads)
+    pooled = sum(s is not None for s, _ in spreads)
     tested = sum(c.p is not None for c in t_tests) or len(t_tests)
-    return FamilyPower(sd, dof, ALPHA / max(tested, 1), _typical([c.n for c in t_tests]))
+    return FamilyPower(sd, pooled, ALPHA / max(tested, 1), _typical([c.n for c in t_tests]))
 
 
 def dense_power(table: Table, tests: Sequence[DenseTest]) -> Power:
@@ -66,24 +92,170 @@ def dense_power(table: Table, tests: Sequence[DenseTest]) -> Power:
         bound = upper_bound(table, t.setting)
         if bound is not None:
             spreads.append(_spread(differences(table.cells[t.setting][t.method], bound)))
-    sd, dof = pooled_sd(spreads)
+    sd, _ = pooled_sd(spreads)
+    pooled = sum(s is not None for s, _ in spreads)
     alpha = ALPHA / max(len(tests), 1)
-    return Power.of(sd, dof, alpha, _typical([t.n for t in tests]), sides=1)
+    return Power.of(sd, pooled, alpha, _typical([t.n for t in tests]), sides=1)
 
 
-def rank_power(test: Friedman) -> Mapping[str, Any]:
-    """The rank claim's resolution: the control CD, which seeds do not shrink and settings do."""
-    if test.k < 2 or test.n_blocks < 2:
-        return {"cd": None, "sentence": "no rank test: too few complete settings or methods"}
-    cd = control_critical_difference(test.k, test.n_blocks)
-    quarter = control_critical_difference(test.k, 4 * test.n_blocks)
-    sentence = (
-        f"over {test.n_blocks} settings FGGP's average rank must lead every other method's by"
-        f" more than the Bonferroni-Dunn CD {cd:.2f} (ranks 1-{test.k}); more seeds make each"
-        f" setting's ranks less noisy but leave the CD as it is, {4 * test.n_blocks} settings"
-        f" would halve it to {quarter:.2f}"
+@dataclass(frozen=True)
+class ClaimPower:
+    """What one claim's test detects at the grid's seeds, and the seeds a target needs."""
+
+    claim: int
+    unit: str
+    """'points' (accuracy) or 'ranks' (average rank)."""
+    sd: float | None
+    pooled_over: int
+    n: int
+    detectable: float | None
+    """Smallest lead found with 80% power at `n` seeds, in `unit`."""
+    target: float
+    seeds_for_target: int | None
+    """Seeds that find a lead of `target` with 80% power; None: none can be planned."""
+    design: str
+    """What the figure assumes about the lead and the test."""
+    at: Callable[[int], float | None] = field(repr=False, compare=False)
+    """The detectable lead at any number of seeds (for the seed plan)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "unit": self.unit,
+            "sd": self.sd,
+            "pooled_over": self.pooled_over,
+            "n": self.n,
+            "power": POWER,
+            "detectable": self.detectable,
+            "target": self.target,
+            "seeds_for_target": self.seeds_for_target,
+            "design": self.design,
+        }
+
+    def sentence(self) -> str:
+        if self.sd is None:
+            return f"no spread to estimate power from ({self.design})"
+        found = (
+            f"a lead of {self.detectable:.2f} {self.unit} is found with 80% power"
+            if self.detectable is not None
+            else "nothing can be found with fewer than 2 seeds"
+        )
+        needed = f"{self.seeds_for_target} seeds" if self.seeds_for_target else "too many seeds"
+        return (
+            f"with {self.n} seeds and an sd of {self.sd:.2f} {self.unit} (pooled over"
+            f" {self.pooled_over}), {found}; {self.target:g} {self.unit} would need {needed}"
+            f" ({self.design})"
+        )
+
+
+def claim_powers(
+    claims: Sequence[Claim],
+    contrasts: Mapping[Any, SettingContrasts],
+    ranks: SeedRanks,
+    dense: Power,
+) -> dict[int, ClaimPower]:
+    by_id = {c.id: c for c in claims}
+    contests = [c for c in contrasts.values() if c.contrasts]
+    sd, pooled = _residual_sd(contests)
+    n = _typical([len(c.seeds) for c in contests])
+    competitors = _typical([len(c.contrasts) for c in contests])
+    powers = {
+        2: _rank_power(ranks),
+        3: _from_t(
+            3,
+            dense,
+            "points",
+            TARGET_DIFFERENCE,
+            "one-sided paired t-tests against dense, Bonferroni over the settings",
+        ),
+    }
+    for claim_id, design in _designs(by_id).items():
+        powers[claim_id] = _design_power(claim_id, design, sd, pooled, n, competitors)
+    return dict(sorted(powers.items()))
+
+
+def _designs(claims: Mapping[int, Claim]) -> dict[int, ClaimDesign]:
+    designs = {}
+    one = claims[1].evidence
+    if "needed" in one:
+        designs[1] = ClaimDesign(1, one["settings"], one["needed"], ALPHA)
+    four = claims[4].evidence.get("details")
+    if four:
+        designs[4] = ClaimDesign(1, len(four), len(four), ALPHA)
+    five = claims[5].evidence.get("conditions")
+    if five:
+        designs[5] = ClaimDesign(len(five), 3, 2, ALPHA)
+    for claim_id in (1, 4, 5):
+        designs.setdefault(claim_id, ClaimDesign(1, 1, 1, ALPHA))
+    return designs
+
+
+def _design_power(
+    claim_id: int, design: ClaimDesign, sd: float | None, pooled: int, n: int, competitors: int
+) -> ClaimPower:
+    text = (
+        f"{design.needed} of {design.settings} settings won"
+        + (f" in each of {design.groups} conditions" if design.groups > 1 else "")
+        + f", each setting's {competitors} one-sided contrasts at alpha {design.level:.3g};"
+        " the same lead over every competitor in every setting"
     )
-    return {"cd": cd, "k": test.k, "n_blocks": test.n_blocks, "sentence": sentence}
+    if sd is None or sd == 0 or competitors < 1:
+        return ClaimPower(
+            claim_id, "points", None, pooled, n, None, TARGET_DIFFERENCE, None, text, lambda m: None
+        )
+
+    def at(m: int) -> float | None:
+        if m < 2:
+            return None
+        return smallest(lambda lead: design.probability(lead, sd, m, competitors), POWER, sd)
+
+    seeds = fewest(lambda m: design.probability(TARGET_DIFFERENCE, sd, m, competitors) >= POWER)
+    return ClaimPower(claim_id, "points", sd, pooled, n, at(n), TARGET_DIFFERENCE, seeds, text, at)
+
+
+def _rank_power(ranks: SeedRanks) -> ClaimPower:
+    sd = sd_of_leads(ranks)
+    n = len(ranks.seeds)
+    text = "one-sided t-test over seeds of the closest competitor's per-seed rank lead"
+    pooled = sum(c.sd is not None for c in ranks.contrasts)
+    if not sd:
+        return ClaimPower(
+            2, "ranks", None, pooled, n, None, RANK_TARGET, None, text, lambda m: None
+        )
+
+    def at(m: int) -> float | None:
+        return detectable_difference(sd, m, ALPHA, sides=1)
+
+    seeds = seeds_needed(RANK_TARGET, sd, ALPHA, sides=1)
+    return ClaimPower(2, "ranks", sd, pooled, n, at(n), RANK_TARGET, seeds, text, at)
+
+
+def _from_t(claim_id: int, power: Power, unit: str, target: float, text: str) -> ClaimPower:
+    def at(m: int) -> float | None:
+        if power.sd is None:
+            return None
+        return detectable_difference(power.sd, m, power.alpha, sides=power.sides)
+
+    return ClaimPower(
+        claim_id,
+        unit,
+        power.sd,
+        power.pooled_over,
+        power.n,
+        power.detectable,
+        target,
+        power.seeds_for_target,
+        f"{text} (alpha {power.alpha:.3g} each)",
+        at,
+    )
+
+
+def _residual_sd(contests: Sequence[SettingContrasts]) -> tuple[float | None, int]:
+    """sqrt of the df-weighted mean residual variance over the settings, and their count."""
+    usable = [(c.residual_sd, c.dof) for c in contests if c.residual_sd is not None and c.dof]
+    dof = sum(d for _, d in usable)
+    if not dof:
+        return None, 0
+    return math.sqrt(sum(d * s * s for s, d in usable) / dof), len(usable)
 
 
 def _spread(d: Sequence[float]) -> tuple[float | None, int]:
@@ -91,7 +263,7 @@ def _spread(d: Sequence[float]) -> tuple[float | None, int]:
 
 
 def _typical(ns: Sequence[int]) -> int:
-    """The most common number of pairs (the smaller on a tie); 0 without any."""
+    """The most common value (the smaller on a tie); 0 without any."""
     if not ns:
         return 0
     counts = Counter(ns)
@@ -102,34 +274,24 @@ PLAN_SEEDS = (2, 3, 5, 10, 20)
 
 
 def seed_plan(summary: Summary) -> str:
-    """The lines `run_all.py --seed-plan` prints: what the grid detects now, what more
-    seeds would detect, and the seeds a 0.5-point difference needs, per test family."""
-    lines = ["seed plan (80% power; the tests of the verdicts, docs/results.md):"]
-    for title, family in (
-        ("paired t-tests against FGGP (claims 1, 4, 5)", summary.comparison_power.typical()),
-        ("one-sided tests against dense (claim 3)", summary.dense_power),
-    ):
-        lines.append(f"  {title}:")
-        if family.sd is None:
-            lines.append("    no paired differences with a spread yet: nothing to plan from")
+    """The lines `run_all.py --seed-plan` prints: per claim, what the grid detects now,
+    what more seeds would detect, and the seeds its target lead needs."""
+    lines = ["seed plan (80% power; each claim's own test, docs/results.md):"]
+    for claim in summary.claims:
+        power = summary.claim_powers[claim.id]
+        lines.append(f"  claim {claim.id} ({power.design}):")
+        if power.sd is None:
+            lines.append("    no spread to plan from yet")
             continue
+        lines.append(f"    sd {power.sd:.2f} {power.unit} (pooled over {power.pooled_over})")
+        found = {m: power.at(m) for m in sorted({*PLAN_SEEDS, power.n}) if m >= 2}
         lines.append(
-            f"    per-test alpha {family.alpha:.3g}, paired-difference sd"
-            f" {family.sd:.2f} points (pooled, {family.dof} df)"
+            "    seeds -> detectable lead: "
+            + ", ".join(f"{m}: {d:.2f}" for m, d in found.items() if d is not None)
         )
-        found = {
-            n: Power.of(family.sd, family.dof, family.alpha, n, family.sides).detectable
-            for n in sorted({*PLAN_SEEDS, family.n})
-            if n >= 2
-        }
+        needed = power.seeds_for_target
         lines.append(
-            "    seeds -> detectable difference: "
-            + ", ".join(f"{n}: {d:.2f}" for n, d in found.items() if d is not None)
-        )
-        needed = family.seeds_for_target
-        lines.append(
-            f"    now {family.n} seeds; {TARGET_DIFFERENCE:g} points needs "
+            f"    now {power.n} seeds; {power.target:g} {power.unit} needs "
             + (f"{needed} seeds" if needed else "more seeds than can be planned")
         )
-    lines.append(f"  ranks (claim 2): {summary.rank_power['sentence']}")
     return "\n".join(lines)

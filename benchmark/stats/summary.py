@@ -14,11 +14,18 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from benchmark.stats.claims import Claim, check_claims
+from benchmark.stats.claims import FAMILY_ALPHA, Claim, check_claims
+from benchmark.stats.contrasts import SettingContrasts, setting_contrasts
 from benchmark.stats.dense import DenseTest, dense_flags, dense_tests, reaches, upper_bound
 from benchmark.stats.paired import Comparison, compare
 from benchmark.stats.power import Power
-from benchmark.stats.power_plan import FamilyPower, comparison_power, dense_power, rank_power
+from benchmark.stats.power_plan import (
+    ClaimPower,
+    FamilyPower,
+    claim_powers,
+    comparison_power,
+    dense_power,
+)
 from benchmark.stats.ranking import (
     ALPHA,
     AverageRank,
@@ -29,6 +36,7 @@ from benchmark.stats.ranking import (
     nemenyi_q,
     setting_ranks,
 )
+from benchmark.stats.seed_ranks import SeedRanks, seed_ranks
 from benchmark.stats.table import Cell, Failure, Missing, Model, Setting, Table, collect
 
 VERSION_FIELDS = ("torch", "torchvision", "numpy", "python", "cuda", "harness_versions")
@@ -131,10 +139,13 @@ class Summary:
     nemenyi: Nemenyi
     comparisons: tuple[Comparison, ...]
     comparison_power: FamilyPower
+    contrasts: Mapping[Setting, SettingContrasts]
+    """Per setting with the reference: it against each competitor, seeds as blocks."""
+    seed_ranks: SeedRanks
     dense_tests: tuple[DenseTest, ...]
     dense_power: Power
-    rank_power: Mapping[str, Any]
     claims: tuple[Claim, ...]
+    claim_powers: Mapping[int, ClaimPower]
 
     @cached_property
     def dense_bounds(self) -> dict[str, Cell]:
@@ -143,12 +154,7 @@ class Summary:
 
     def claim_power(self, claim: Claim) -> str:
         """The sentence that says what the grid could have detected for `claim`."""
-        if claim.id == 2:
-            return str(self.rank_power["sentence"])
-        if claim.id == 3:
-            return self.dense_power.sentence()
-        typical = self.comparison_power.typical()
-        return "a win needs a lead over every competitor: " + typical.sentence()
+        return self.claim_powers[claim.id].sentence()
 
     def version_mix(self) -> dict[str, list[str]]:
         """The version fields on which the runs disagree, with the values seen."""
@@ -170,9 +176,11 @@ class Summary:
             "power": {
                 "comparisons": self.comparison_power.typical().as_dict(),
                 "dense": self.dense_power.as_dict(),
-                "ranks": dict(self.rank_power),
             },
+            "setting_tests": [_contrasts_entry(c) for c in self.contrasts.values()],
+            "seed_ranks": _seed_ranks_entry(self.seed_ranks),
             "claims": [self._claim_entry(c) for c in self.claims],
+            "family_alpha": FAMILY_ALPHA,
             "failures": [_run_entry(f) | {"run_id": f.run_id} for f in table.failures],
             "missing": None if table.missing is None else [_run_entry(m) for m in table.missing],
             "provenance": dict(table.provenance),
@@ -183,9 +191,12 @@ class Summary:
             "id": claim.id,
             "text": claim.text,
             "verdict": claim.verdict,
+            "p_supported": claim.p_supported,
+            "p_contradicted": claim.p_contradicted,
+            "family_wise": claim.family_wise,
             "evidence": dict(claim.evidence),
             "point_reading": {"status": claim.reading.status, "summary": claim.reading.summary},
-            "power": self.claim_power(claim),
+            "power": self.claim_powers[claim.id].as_dict() | {"sentence": self.claim_power(claim)},
         }
 
     def _comparison_entry(self, c: Comparison) -> dict[str, Any]:
@@ -254,7 +265,8 @@ def analyse(
     ranks = setting_ranks(table)
     test = friedman(table)
     comparisons = compare(table, reference)
-    versus_dense = dense_tests(table, reference)
+    verdicts = claims_of(table, reference, test)
+    dense = dense_power(table, verdicts.dense_tests)
     return Summary(
         table=table,
         reference=reference,
@@ -267,11 +279,38 @@ def analyse(
         nemenyi=Nemenyi.of(test),
         comparisons=tuple(comparisons),
         comparison_power=comparison_power(table, comparisons),
-        dense_tests=tuple(versus_dense),
-        dense_power=dense_power(table, versus_dense),
-        rank_power=rank_power(test),
-        claims=tuple(check_claims(table, test, comparisons, versus_dense, reference)),
+        contrasts=verdicts.contrasts,
+        seed_ranks=verdicts.seed_ranks,
+        dense_tests=verdicts.dense_tests,
+        dense_power=dense,
+        claims=verdicts.claims,
+        claim_powers=claim_powers(verdicts.claims, verdicts.contrasts, verdicts.seed_ranks, dense),
     )
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """The tests the claims rest on, and the claims."""
+
+    contrasts: Mapping[Setting, SettingContrasts]
+    seed_ranks: SeedRanks
+    dense_tests: tuple[DenseTest, ...]
+    claims: tuple[Claim, ...]
+
+
+def claims_of(table: Table, reference: str, test: Friedman | None = None) -> Verdicts:
+    """The claims' verdicts and their tests: what `analyse` computes for them, alone
+    (the simulations of benchmark.stats.simulate judge their grids with it)."""
+    contrasts = {
+        s: setting_contrasts(s, cells, reference)
+        for s, cells in table.cells.items()
+        if reference in cells
+    }
+    by_seed = seed_ranks(table, reference)
+    versus_dense = tuple(dense_tests(table, reference))
+    ranked = friedman(table) if test is None else test
+    claims = check_claims(table, contrasts, by_seed, ranked, versus_dense, reference)
+    return Verdicts(contrasts, by_seed, versus_dense, tuple(claims))
 
 
 def summarise(
@@ -307,6 +346,48 @@ def _friedman_entry(test: Friedman) -> dict[str, Any]:
         "blocks": [s.name for s in test.blocks],
         "average_ranks": dict(test.average_ranks),
         "note": test.note,
+    }
+
+
+def _contrasts_entry(c: SettingContrasts) -> dict[str, Any]:
+    return {
+        "setting": _setting(c.setting),
+        "reference": c.reference,
+        "seeds": list(c.seeds),
+        "residual_sd": c.residual_sd,
+        "dof": c.dof,
+        "p_win": c.p_win,
+        "p_loss": c.p_loss,
+        "contrasts": [
+            {
+                "competitor": x.competitor,
+                "mean_diff": x.mean_diff,
+                "p_ahead": x.p_ahead,
+                "p_behind": x.p_behind,
+            }
+            for x in c.contrasts
+        ],
+        "note": c.note,
+    }
+
+
+def _seed_ranks_entry(r: SeedRanks) -> dict[str, Any]:
+    return {
+        "methods": list(r.methods),
+        "settings": [s.name for s in r.settings],
+        "seeds": list(r.seeds),
+        "average_rank": {m: list(v) for m, v in r.average_rank.items()},
+        "contrasts": [
+            {
+                "competitor": c.competitor,
+                "lead": c.lead,
+                "sd": c.sd,
+                "p_ahead": c.p_ahead,
+                "p_behind": c.p_behind,
+            }
+            for c in r.contrasts
+        ],
+        "note": r.note,
     }
 
 

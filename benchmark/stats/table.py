@@ -5,13 +5,19 @@ the seed, so a setting's key holds the paper's four conditions (dataset, archite
 initial density, target sparsity), the size of the experiment (width, epochs) and any
 other configuration field that is not the same in every run given: a narrowed or
 shortened run is never pooled with a paper-size one, whatever field narrowed it.
+
+A diverged run (non-finite training loss) is an outcome, not missing data: it enters its
+cell at chance accuracy, 100 / classes, which is what a network of non-finite weights
+scores (every prediction the same class), and the cell says which seeds diverged. Left
+out, it would make a method that diverges more often look better for it, and could
+drop it from every test that needs all seeds.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +27,7 @@ from scipy import special
 from benchmark.errors import UserError
 
 DENSE = "dense"
+DIVERGED = "diverged"
 MODEL_FIELDS = ("dataset", "arch", "width", "epochs")
 CONDITION_FIELDS = ("init_density", "target_sparsity")
 _NOT_OTHER = {"seed", "method", "method_params", *MODEL_FIELDS, *CONDITION_FIELDS}
@@ -75,6 +82,8 @@ class Cell:
     std: float | None
     ci95: tuple[float, float] | None
     ci_note: str | None
+    diverged: tuple[int, ...] = ()
+    """Seeds whose run diverged: counted in `accuracy` at chance."""
 
     @property
     def n(self) -> int:
@@ -95,6 +104,7 @@ class Cell:
             "seeds": self.seeds,
             "min": min(values),
             "max": max(values),
+            "diverged": list(self.diverged),
         }
 
 
@@ -141,22 +151,30 @@ def collect(
     grid = list(expected) if expected is not None else None
     keys = RunKeys.of([r["config"] for r in results] + (grid or []))
     accuracy: dict[tuple[Setting | Model, str], dict[int, float]] = {}
+    diverged: set[tuple[Setting | Model, str, int]] = set()
     failures: list[Failure] = []
     for result in results:
         setting, label, seed = keys.of_config(result["config"])
-        status = _failure_status(result)
-        if status is not None:
-            failures.append(Failure(result.get("run_id"), label, setting, seed, status))
+        value, status = _outcome(result)
+        if value is None:
+            failures.append(Failure(result.get("run_id"), label, setting, seed, str(status)))
             continue
         group = _group(setting, label)
         runs = accuracy.setdefault((group, label), {})
         if seed in runs:
-            raise UserError(f"two completed results for {label}, seed {seed}, {group.name}")
-        runs[seed] = float(result["final"]["test_acc"])
+            raise UserError(f"two finished results for {label}, seed {seed}, {group.name}")
+        runs[seed] = value
+        if status == DIVERGED:
+            diverged.add((group, label, seed))
+
+    def cell(group: Setting | Model, label: str) -> Cell:
+        seeds = tuple(sorted(s for g, m, s in diverged if g == group and m == label))
+        return _cell(accuracy[group, label], seeds)
+
     keep = set(methods) if methods is not None else None
     return Table(
-        cells=_pruned_cells(accuracy, keep),
-        dense={model: _cell(a) for (model, label), a in accuracy.items() if label == DENSE},
+        cells=_pruned_cells(accuracy, keep, cell),
+        dense={model: cell(model, label) for model, label in accuracy if label == DENSE},
         failures=tuple(failures),
         missing=None if grid is None else _missing(grid, keys, accuracy, failures),
         provenance=_provenance(results),
@@ -181,22 +199,24 @@ def mean_ci(values: Sequence[float]) -> tuple[tuple[float, float] | None, str | 
     return (mean - half, mean + half), None
 
 
-def _cell(accuracy: Mapping[int, float]) -> Cell:
+def _cell(accuracy: Mapping[int, float], diverged: tuple[int, ...] = ()) -> Cell:
     ordered = {seed: accuracy[seed] for seed in sorted(accuracy)}
     values = list(ordered.values())
     std = float(np.std(values, ddof=1)) if len(values) >= 2 else None
     ci95, note = mean_ci(values)
-    return Cell(ordered, float(np.mean(values)), std, ci95, note)
+    return Cell(ordered, float(np.mean(values)), std, ci95, note, diverged)
 
 
 def _pruned_cells(
-    accuracy: Mapping[tuple[Setting | Model, str], Mapping[int, float]], keep: set[str] | None
+    accuracy: Mapping[tuple[Setting | Model, str], Mapping[int, float]],
+    keep: set[str] | None,
+    cell: Callable[[Setting, str], Cell],
 ) -> dict[Setting, dict[str, Cell]]:
     cells: dict[Setting, dict[str, Cell]] = {}
     pruned = [(s, label) for s, label in accuracy if isinstance(s, Setting)]
     for setting, label in sorted(pruned, key=lambda key: (_setting_order(key[0]), key[1])):
         if keep is None or label in keep:
-            cells.setdefault(setting, {})[label] = _cell(accuracy[setting, label])
+            cells.setdefault(setting, {})[label] = cell(setting, label)
     return cells
 
 
@@ -211,15 +231,21 @@ def _setting_order(setting: Setting) -> tuple[Any, ...]:
     return (*order, -setting.init_density, setting.target_sparsity)
 
 
-def _failure_status(result: Mapping[str, Any]) -> str | None:
-    """Why a result cannot enter the statistics, or None when it can."""
+def _outcome(result: Mapping[str, Any]) -> tuple[float | None, str | None]:
+    """The accuracy a result enters the statistics with, and its status; no accuracy
+    (None) when it cannot enter them, the status then saying why."""
     status = str(result.get("status"))
+    if status == DIVERGED:
+        classes = (result.get("data") or {}).get("num_classes")
+        if isinstance(classes, int) and not isinstance(classes, bool) and classes >= 2:
+            return 100.0 / classes, DIVERGED
+        return None, "diverged, with no class count to score it at chance"
     if status != "completed":
-        return status
+        return None, status
     accuracy = (result.get("final") or {}).get("test_acc")
     if not isinstance(accuracy, int | float) or not math.isfinite(accuracy):
-        return "completed without a finite final test accuracy"
-    return None
+        return None, "completed without a finite final test accuracy"
+    return float(accuracy), status
 
 
 def _missing(
