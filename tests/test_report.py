@@ -401,6 +401,23 @@ def test_report_from_fabricated_results_is_self_contained(tmp_path):
         assert verdict in ("supported", "contradicted", "inconclusive")
 
 
+def test_a_diverged_run_is_counted_at_chance_and_said_beside_its_cell(tmp_path):
+    results = fabricated()
+    diverged = next(r for r in results if r["config"]["method"] == "magnitude")
+    diverged["status"] = "diverged"  # its logged 75.2% is not what it scores
+    files = build(tmp_path, results)
+    html = _section(files.html.read_text(), "results")
+    assert "(1 diverged, at chance)" in html
+    with files.table_csv.open() as handle:
+        row = next(
+            r
+            for r in csv.DictReader(handle)
+            if r["method"] == "magnitude" and r["target_sparsity"] == "0.95"
+        )
+    assert row["diverged"] == "1" and float(row["min"]) == 10.0 and row["n"] == "5"
+    assert "$^{\\dagger}$" in files.latex.read_text()
+
+
 def _section(html: str, name: str) -> str:
     return html.split(f'<section id="{name}"', 1)[1].split("</section>", 1)[0]
 
