@@ -333,8 +333,8 @@ def _pval(p: float | None) -> str:
     return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
 
 
-def _interval(ci: Sequence[float] | None) -> str:
-    return "—" if not ci else f"[{ci[0]:.2f}, {ci[1]:.2f}]"
+def _interval(ci: Sequence[float] | None, digits: int = 2) -> str:
+    return "—" if not ci else f"[{ci[0]:.{digits}f}, {ci[1]:.{digits}f}]"
 
 
 def _ratio(value: float | None) -> str:

@@ -395,7 +395,11 @@ def test_report_from_fabricated_results_is_self_contained(tmp_path):
     fggp = next(r for r in table if r["method"] == "fggp" and r["target_sparsity"] == "0.95")
     assert float(fggp["mean"]) == pytest.approx(80.2) and fggp["rank"] == "1.0"
     assert "\\toprule" in files.latex.read_text()
-    assert "t-interval" in html and "bootstrap" not in html
+    # cells have t-intervals; a bootstrap of 2-5 runs is only the aggregates' description
+    assert "t-interval" in _section(html, "results") + _section(html, "tests")
+    assert "bootstrap" not in _section(html, "results")
+    aggregates = _section(html, "aggregates")
+    assert "bootstrap over the 5 seeds" in aggregates and "Same-seed pairs won" in aggregates
     assert "Seeds for 0.5" in html
     for verdict in re.findall(r'class="status status-(\w+)"', html):
         assert verdict in ("supported", "contradicted", "inconclusive")

@@ -644,6 +644,7 @@ def test_summary_keys_provenance_and_strict_json():
         "seed_ranks",
         "claims",
         "family_alpha",
+        "aggregates",
         "failures",
         "missing",
         "provenance",

@@ -9,6 +9,7 @@ statistics can be recomputed from result files anywhere.
 
 from __future__ import annotations
 
+from benchmark.stats.aggregate import Aggregates, Estimate, Improvement, Scores, aggregate
 from benchmark.stats.claims import Claim, check_claims, is_best
 from benchmark.stats.contrasts import Contrast, SettingContrasts, at_least, setting_contrasts
 from benchmark.stats.dense import DenseFlag, DenseTest, dense_flags, dense_tests, upper_bound
@@ -49,6 +50,7 @@ from benchmark.stats.table import (
 )
 
 __all__ = [
+    "Aggregates",
     "AverageRank",
     "Cell",
     "Claim",
@@ -57,19 +59,23 @@ __all__ = [
     "Contrast",
     "DenseFlag",
     "DenseTest",
+    "Estimate",
     "Failure",
     "Friedman",
+    "Improvement",
     "Missing",
     "Model",
     "Nemenyi",
     "RankContrast",
     "RunKeys",
+    "Scores",
     "SeedRanks",
     "Setting",
     "SettingContrasts",
     "SettingStats",
     "Summary",
     "Table",
+    "aggregate",
     "analyse",
     "at_least",
     "average_ranks",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from benchmark.stats.aggregate import Aggregates, aggregate
 from benchmark.stats.claims import FAMILY_ALPHA, Claim, check_claims
 from benchmark.stats.contrasts import SettingContrasts, setting_contrasts
 from benchmark.stats.dense import DenseTest, dense_flags, dense_tests, reaches, upper_bound
@@ -146,6 +147,8 @@ class Summary:
     dense_power: Power
     claims: tuple[Claim, ...]
     claim_powers: Mapping[int, ClaimPower]
+    aggregates: Aggregates
+    """Probability of improvement, mean and IQM over settings, with seed-bootstrap intervals."""
 
     @cached_property
     def dense_bounds(self) -> dict[str, Cell]:
@@ -181,6 +184,7 @@ class Summary:
             "seed_ranks": _seed_ranks_entry(self.seed_ranks),
             "claims": [self._claim_entry(c) for c in self.claims],
             "family_alpha": FAMILY_ALPHA,
+            "aggregates": self.aggregates.as_dict(),
             "failures": [_run_entry(f) | {"run_id": f.run_id} for f in table.failures],
             "missing": None if table.missing is None else [_run_entry(m) for m in table.missing],
             "provenance": dict(table.provenance),
@@ -285,6 +289,7 @@ def analyse(
         dense_power=dense,
         claims=verdicts.claims,
         claim_powers=claim_powers(verdicts.claims, verdicts.contrasts, verdicts.seed_ranks, dense),
+        aggregates=aggregate(table, reference),
     )
 
 
