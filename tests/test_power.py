@@ -108,6 +108,9 @@ def test_seed_plan_states_each_claims_figures():
     assert design.probability(0.5, one.sd, one.seeds_for_target - 1, 1) < 0.8
     entry = summary.as_dict()["claims"][0]["power"]
     assert entry["detectable"] == one.detectable and entry["unit"] == "points"
+    # claim 4 needs VGG-19 at 95/98% from both starts: this grid has no figure for it
+    four = summary.claim_powers[4]
+    assert four.untestable and four.sentence().startswith("no power figure: this grid lacks")
     plan = seed_plan(summary)
     assert f"5: {one.at(5):.2f}" in plan
     assert f"0.5 points needs {one.seeds_for_target} seeds" in plan

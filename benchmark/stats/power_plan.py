@@ -117,6 +117,8 @@ class ClaimPower:
     """What the figure assumes about the lead and the test."""
     at: Callable[[int], float | None] = field(repr=False, compare=False)
     """The detectable lead at any number of seeds (for the seed plan)."""
+    untestable: str | None = None
+    """Why the grid has no figure for this claim at all, where it has none."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -132,6 +134,8 @@ class ClaimPower:
         }
 
     def sentence(self) -> str:
+        if self.untestable:
+            return f"no power figure: {self.untestable}"
         if self.sd is None:
             return f"no spread to estimate power from ({self.design})"
         found = (
@@ -173,25 +177,31 @@ def claim_powers(
     return dict(sorted(powers.items()))
 
 
-def _designs(claims: Mapping[int, Claim]) -> dict[int, ClaimDesign]:
-    designs = {}
+def _designs(claims: Mapping[int, Claim]) -> dict[int, ClaimDesign | None]:
+    """Each counting claim's design on this grid; None where the grid cannot test it."""
     one = claims[1].evidence
-    if "needed" in one:
-        designs[1] = ClaimDesign(1, one["settings"], one["needed"], ALPHA)
     four = claims[4].evidence.get("details")
-    if four:
-        designs[4] = ClaimDesign(1, len(four), len(four), ALPHA)
     five = claims[5].evidence.get("conditions")
-    if five:
-        designs[5] = ClaimDesign(len(five), 3, 2, ALPHA)
-    for claim_id in (1, 4, 5):
-        designs.setdefault(claim_id, ClaimDesign(1, 1, 1, ALPHA))
-    return designs
+    return {
+        1: ClaimDesign(1, one["settings"], one["needed"], ALPHA) if "needed" in one else None,
+        4: ClaimDesign(1, len(four), len(four), ALPHA) if four else None,
+        5: ClaimDesign(len(five), 3, 2, ALPHA) if five else None,
+    }
 
 
 def _design_power(
-    claim_id: int, design: ClaimDesign, sd: float | None, pooled: int, n: int, competitors: int
+    claim_id: int,
+    design: ClaimDesign | None,
+    sd: float | None,
+    pooled: int,
+    n: int,
+    competitors: int,
 ) -> ClaimPower:
+    if design is None:
+        why = "this grid lacks the settings the claim names"
+        return ClaimPower(
+            claim_id, "points", None, pooled, n, None, TARGET_DIFFERENCE, None, why, _nothing, why
+        )
     text = (
         f"{design.needed} of {design.settings} settings won"
         + (f" in each of {design.groups} conditions" if design.groups > 1 else "")
@@ -200,7 +210,7 @@ def _design_power(
     )
     if sd is None or sd == 0 or competitors < 1:
         return ClaimPower(
-            claim_id, "points", None, pooled, n, None, TARGET_DIFFERENCE, None, text, lambda m: None
+            claim_id, "points", None, pooled, n, None, TARGET_DIFFERENCE, None, text, _nothing
         )
 
     def at(m: int) -> float | None:
@@ -218,9 +228,7 @@ def _rank_power(ranks: SeedRanks) -> ClaimPower:
     text = "one-sided t-test over seeds of the closest competitor's per-seed rank lead"
     pooled = sum(c.sd is not None for c in ranks.contrasts)
     if not sd:
-        return ClaimPower(
-            2, "ranks", None, pooled, n, None, RANK_TARGET, None, text, lambda m: None
-        )
+        return ClaimPower(2, "ranks", None, pooled, n, None, RANK_TARGET, None, text, _nothing)
 
     def at(m: int) -> float | None:
         return detectable_difference(sd, m, ALPHA, sides=1)
@@ -247,6 +255,10 @@ def _from_t(claim_id: int, power: Power, unit: str, target: float, text: str) ->
         f"{text} (alpha {power.alpha:.3g} each)",
         at,
     )
+
+
+def _nothing(seeds: int) -> float | None:
+    return None
 
 
 def _residual_sd(contests: Sequence[SettingContrasts]) -> tuple[float | None, int]:
@@ -280,6 +292,8 @@ def seed_plan(summary: Summary) -> str:
     for claim in summary.claims:
         power = summary.claim_powers[claim.id]
         lines.append(f"  claim {claim.id} ({power.design}):")
+        if power.untestable:
+            continue
         if power.sd is None:
             lines.append("    no spread to plan from yet")
             continue
