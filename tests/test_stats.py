@@ -26,43 +26,17 @@ from benchmark.stats import (
     rank_means,
     setting_contrasts,
     setting_ranks,
+    simulate,
     summarise,
 )
 from benchmark.stats.paired import t_test
 
 
-def run(
-    method: str = "fggp",
-    acc: float | None = 90.0,
-    seed: int = 0,
-    *,
-    arch: str = "vgg19",
-    init: float = 1.0,
-    sparsity: float = 0.95,
-    params: dict[str, Any] | None = None,
-    status: str = "completed",
-    **config: Any,
-) -> dict[str, Any]:
-    """A result dict with only the fields the statistics read."""
-    config = {
-        "dataset": "cifar10",
-        "arch": arch,
-        "width": 1.0,
-        "epochs": 160,
-        "init_density": init,
-        "target_sparsity": 0.0 if method == "dense" else sparsity,
-        "method": method,
-        "method_params": params if params is not None else {},
-        "seed": seed,
-    } | config
-    return {
-        "run_id": f"{method}-{arch}-{init}-{sparsity}-{seed}",
-        "status": status,
-        "config": config,
-        "final": {"test_acc": acc},
-        "data": {"num_classes": 10},
-        "env": {"torch": "2.5.1", "device": "cpu", "git_commit": "abc123"},
-    }
+def run(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """A result dict with only the fields the statistics read (`simulate.record`), and
+    an environment for the provenance."""
+    env = {"torch": "2.5.1", "device": "cpu", "git_commit": "abc123"}
+    return simulate.record(*args, **kwargs) | {"env": env}
 
 
 def runs(accuracies: dict[str, list[float]], **setting: Any) -> list[dict[str, Any]]:

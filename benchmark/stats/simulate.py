@@ -75,30 +75,46 @@ def records(scenario: Scenario, rng: np.random.Generator) -> list[dict[str, Any]
                     scenario.noisy_competitor if method == COMPETITORS[0] else 1.0
                 )
                 acc = mean + seed_effect + persistent[method] + rng.normal(0.0, sd, n)
-                out += [_record(method, arch, init, sparsity, s, a) for s, a in enumerate(acc)]
+                out += [
+                    record(method, float(a), s, arch=arch, init=init, sparsity=sparsity)
+                    for s, a in enumerate(acc)
+                ]
         dense = BASE + scenario.dense_offset + seed_effect + persistent["dense"]
         dense = dense + rng.normal(0.0, scenario.run_sd, n)
-        out += [_record("dense", arch, 1.0, 0.0, s, a) for s, a in enumerate(dense)]
+        out += [record("dense", float(a), s, arch=arch, sparsity=0.0) for s, a in enumerate(dense)]
     return out
 
 
-def _record(method: str, arch: str, init: float, sparsity: float, seed: int, acc: float) -> dict:
+def record(
+    method: str = "fggp",
+    acc: float | None = 90.0,
+    seed: int = 0,
+    *,
+    arch: str = "vgg19",
+    init: float = 1.0,
+    sparsity: float = 0.95,
+    params: dict[str, Any] | None = None,
+    status: str = "completed",
+    **config: Any,
+) -> dict[str, Any]:
+    """A result dict with only the fields the statistics read (a dense run's target
+    sparsity is 0 whatever `sparsity` says; `config` overrides any configuration field)."""
     config = {
         "dataset": "cifar10",
         "arch": arch,
         "width": 1.0,
         "epochs": 160,
         "init_density": init,
-        "target_sparsity": sparsity,
+        "target_sparsity": 0.0 if method == "dense" else sparsity,
         "method": method,
-        "method_params": {},
+        "method_params": params if params is not None else {},
         "seed": seed,
-    }
+    } | config
     return {
         "run_id": f"{method}-{arch}-{init}-{sparsity}-{seed}",
-        "status": "completed",
+        "status": status,
         "config": config,
-        "final": {"test_acc": float(acc)},
+        "final": {"test_acc": acc},
         "data": {"num_classes": 10},
     }
 
