@@ -290,6 +290,7 @@ def _main(argv: list[str] | None) -> int:
         if not (args.dry_run or args.seed_plan):  # a report is written even with --report-only
             for folder in store.folders():
                 ensure_writable(folder)
+            store.refuse_links()
         records = store.read_all(configs)
         if not args.force:
             store.check_versions()

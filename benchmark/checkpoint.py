@@ -13,14 +13,14 @@ from typing import Any
 
 import torch
 
-from benchmark.atomic import atomic_path
+from benchmark.atomic import atomic_file
 from benchmark.errors import UserError
 from benchmark.files import not_regular
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    with atomic_file(path) as handle:
+        torch.save(state, handle)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -344,3 +345,82 @@ def test_logs_locks_and_checkpoints_that_are_not_regular_files(tmp_path, kind):
     assert outcome.status == "failed" and f"lock file {store.lock_path(run_id)} is {kind}" in (
         outcome.error
     )
+
+
+# ------------------------------------------- links planted in a shared store
+
+
+PRECIOUS = "someone else's file\n"
+
+
+@pytest.fixture
+def victim(tmp_path: Path) -> Path:
+    """A file outside the store that a link planted in it points to."""
+    path = tmp_path / "theirs" / "precious.txt"
+    path.parent.mkdir()
+    path.write_text(PRECIOUS)
+    return path
+
+
+def linked_store(tmp_path: Path, entry: Callable[[RunStore, str], Path], target: Path):
+    """A store whose `entry` of the tiny preset's first run is a symlink to `target`."""
+    config = expand(load_preset("tiny"), seeds=1)[0]
+    store = RunStore(tmp_path / "store")
+    link = entry(store, config.run_id())
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(target)
+    return config, store, link
+
+
+def test_a_lock_that_is_a_link_fails_its_run_and_leaves_the_target_whole(tmp_path, victim):
+    """Claiming a run truncated the file its lock linked to, and wrote the holder into it."""
+    config, store, link = linked_store(tmp_path, RunStore.lock_path, victim)
+    outcome = run_once(config.to_dict(), str(store.root), "cpu", 1)
+    assert victim.read_text() == PRECIOUS
+    assert outcome.status == "failed" and f"lock file {link} is a symbolic link" in outcome.error
+
+
+def test_a_log_that_is_a_link_is_not_written_through(tmp_path, victim):
+    """The run's log lines were appended to the file its log linked to."""
+    config, store, link = linked_store(tmp_path, RunStore.log_path, victim)
+    outcome = run_once(config.to_dict(), str(store.root), "cpu", 1)
+    assert victim.read_text() == PRECIOUS
+    assert outcome.status == "completed" and f"log {link} not written" in outcome.error
+    assert "symbolic link" in outcome.error
+
+
+@pytest.mark.parametrize("folder", ["logs", "locks", "runs", "checkpoints", "rejected"])
+def test_a_store_folder_that_is_a_link_is_refused(tmp_path, victim, capsys, folder):
+    """logs/ linked to another store's logs/ appended this run's lines to that run's log."""
+    theirs = victim.parent
+    for name in ("run.log", "run.lock", "run.json"):
+        (theirs / name).write_text(PRECIOUS)
+    config, store, link = linked_store(tmp_path, lambda s, _: s.root / folder, theirs)
+    for name in ("log", "lock", "json"):
+        os.link(theirs / f"run.{name}", theirs / f"{config.run_id()}.{name}")
+    outcome = run_once(config.to_dict(), str(store.root), "cpu", 1)
+    assert outcome.status == "failed" and f"{link} is a symbolic link" in outcome.error
+    assert all(path.read_text() == PRECIOUS for path in theirs.iterdir())
+    argv = ["--preset", "tiny", "--seeds", "1", "--out", str(store.root)]
+    assert run_all.main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{link} is a symbolic link" in err and err.count("\n") == 1
+    assert all(path.read_text() == PRECIOUS for path in theirs.iterdir())
+
+
+def test_an_atomic_write_never_writes_through_a_swapped_temporary(tmp_path, victim, monkeypatch):
+    """A co-user who swaps the temporary for a link between its creation and its write got
+    that write (and its chmod) applied to the link's target."""
+    real = tempfile.mkstemp
+
+    def swapped(*args: Any, **kwargs: Any) -> tuple[int, str]:
+        fd, name = real(*args, **kwargs)
+        os.unlink(name)
+        os.symlink(victim, name)
+        return fd, name
+
+    monkeypatch.setattr(tempfile, "mkstemp", swapped)
+    with pytest.raises(OSError, match="replaced while it was written"):
+        write_json_atomic(tmp_path / "runs" / "r.json", {"a": 1})
+    assert victim.read_text() == PRECIOUS
+    assert not (tmp_path / "runs" / "r.json").exists()

@@ -22,7 +22,7 @@ from typing import IO, Any, ClassVar
 
 import numpy as np
 
-from benchmark.atomic import atomic_path
+from benchmark.atomic import atomic_file
 from benchmark.data.dataset import Dataset, make_dataset
 from benchmark.data.files import regular_file_size
 from benchmark.errors import UserError
@@ -112,11 +112,8 @@ def download(url: str, dest: Path, md5: str) -> None:
     """Stream `url` into `dest`; only a complete download with the right md5 appears there."""
     print(f"downloading {url} to {dest}", file=sys.stderr)
     digest = hashlib.md5(usedforsecurity=False)
-    with atomic_path(dest) as tmp:
-        with (
-            urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response,
-            open(tmp, "wb") as out,
-        ):
+    with atomic_file(dest) as out:
+        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
             while chunk := response.read(_CHUNK):
                 digest.update(chunk)
                 out.write(chunk)

@@ -30,6 +30,7 @@ import errno
 import fcntl
 import os
 import socket
+import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,18 +70,34 @@ def claim(path: Path) -> Iterator[str]:
         os.close(fd)  # releases the lock
 
 
+_OPEN_FLAGS = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+"""A lock is truncated and written: opening a link planted in its place would truncate the
+file it points to, and a FIFO swapped in after the check would block (O_NONBLOCK)."""
+
+
 def _open(path: Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     special = not_regular(path)
     if special is not None:
         raise UnusableLock(f"lock file {path} is {special}, not a regular file: remove it")
     try:
-        return os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        fd = os.open(path, _OPEN_FLAGS, 0o666)
     except PermissionError:
         raise UserError(
             f"cannot open {path} for writing: a results folder shared by several users "
             "needs group-writable files (umask 002)"
         ) from None
+    except OSError as error:
+        if error.errno != errno.ELOOP:
+            raise
+        raise UnusableLock(_LINKED.format(path)) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UnusableLock(f"lock file {path} is not a regular file: remove it")
+    return fd
+
+
+_LINKED = "lock file {} is a symbolic link, which the store does not follow: remove it"
 
 
 def _lock(fd: int, path: Path) -> None:

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
+import json
 import math
 import multiprocessing
 import os
 import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -29,13 +32,13 @@ from typing import Any
 
 import torch
 
-from benchmark.atomic import write_json_atomic
+from benchmark.atomic import current_umask
 from benchmark.config import RunConfig, config_from_dict
 from benchmark.devices import resolve_device
 from benchmark.errors import UserError
 from benchmark.files import not_regular
 from benchmark.grid.claim import RunBusy, UnusableLock, claim
-from benchmark.grid.store import RunStore, Stored
+from benchmark.grid.store import LinkedFolder, RunStore, Stored
 from benchmark.interrupts import ignore_interrupts
 from benchmark.train import train
 
@@ -124,6 +127,7 @@ def run_once(
     store = RunStore(Path(root))
     run_id = config_from_dict(config_data).run_id()
     try:
+        store.refuse_links()  # checked by the grid too, but a link may be planted since
         with claim(store.lock_path(run_id)) as abandoned:
             stored = store.load(run_id)
             if stored.stamp != seen:
@@ -133,7 +137,7 @@ def run_once(
             return run_one(config_data, root, device, threads, execution)
     except RunBusy as busy:
         return Outcome(run_id, RUNNING_ELSEWHERE, None, 0.0, f"held by {busy}")
-    except UnusableLock as error:
+    except (UnusableLock, LinkedFolder) as error:
         return Outcome(run_id, "failed", None, 0.0, str(error))
 
 
@@ -205,6 +209,11 @@ UNSAVED = "unsaved"
 """The outcome of a run that trained but whose result file could not be written."""
 
 
+_LOG_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+"""A log is appended to: a link planted in its place must not add our lines to the file
+it points to, nor a FIFO swapped in after the check block the run (O_NONBLOCK)."""
+
+
 class RunLog:
     """A run's log, appended to; one that cannot be opened or written is noted in
     `problem` and the run goes on without it (a log is a diagnostic, not a result)."""
@@ -218,9 +227,10 @@ class RunLog:
             return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.file = open(path, "a", encoding="utf-8")  # noqa: SIM115 (closed in __exit__)
+            self.file = os.fdopen(os.open(path, _LOG_FLAGS, 0o666), "a", encoding="utf-8")
         except OSError as error:
-            self.problem = f"log {path} not written: {error.strerror or error}"
+            why = "it is a symbolic link" if error.errno == errno.ELOOP else error.strerror
+            self.problem = f"log {path} not written: {why or error}"
 
     def __call__(self, line: str) -> None:
         if self.file is None:
@@ -253,12 +263,71 @@ def _write(write: Callable[[], object]) -> str | None:
 
 
 def keep_unsaved(run_id: str, result: dict[str, Any]) -> str:
-    """Write a result the store refused to a fallback folder; say where (or that it is lost)."""
-    fallback = Path(tempfile.gettempdir()) / "fggp-bench-unsaved" / f"{run_id}.json"
-    problem = _write(lambda: write_json_atomic(fallback, result))
+    """Write a result the store refused to a private fallback folder; say where (or that
+    it is lost). Not in the store: whatever refused the result there (a full disk, a
+    folder in its place) would most likely refuse it again."""
+    kept: list[Path] = []
+    problem = _write(lambda: kept.append(_write_private(run_id, result)))
     if problem is not None:
         return f"the result could not be kept anywhere either ({problem})"
-    return f"the result is kept in {fallback}: copy it into the store's runs/ folder"
+    return f"the result is kept in {kept[0]}: copy it into the store's runs/ folder"
+
+
+def _write_private(run_id: str, result: dict[str, Any]) -> Path:
+    """`result` as <run_id>.json in the user's private folder under $TMPDIR, written
+    relative to that folder's descriptor, never through a link (O_NOFOLLOW, O_EXCL)."""
+    folder, fd = _private_folder()
+    try:
+        text = json.dumps(result, indent=2, sort_keys=True, allow_nan=False) + "\n"
+        tmp, name = f".{run_id}.{os.getpid()}.{time.time_ns()}.tmp", f"{run_id}.json"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        file = os.open(tmp, flags, 0o666 & ~current_umask(), dir_fd=fd)
+        with os.fdopen(file, "wb") as handle:
+            handle.write(text.encode("utf-8"))
+            os.fsync(handle.fileno())
+        os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+        return folder / name
+    finally:
+        os.close(fd)
+
+
+def unsaved_folder_name() -> str:
+    """One fallback folder per user: $TMPDIR is shared, and another user's is not ours."""
+    return f"fggp-bench-unsaved-{os.getuid()}"
+
+
+def _private_folder() -> tuple[Path, int]:
+    """The fallback folder and an open descriptor of it, checked on that descriptor.
+
+    Anyone may create the usual name in a shared $TMPDIR first, as a link to their own
+    folder or as a folder they can enter; only a folder of ours that no one else may
+    enter (0o700, no link: O_NOFOLLOW) is used, else a fresh one from `mkdtemp`.
+    """
+    usual = Path(tempfile.gettempdir()) / unsaved_folder_name()
+    usual.parent.mkdir(parents=True, exist_ok=True)  # a $TMPDIR of the user's not made yet
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(usual, 0o700)
+    fd = _open_private(usual)
+    if fd is not None:
+        return usual, fd
+    fresh = Path(tempfile.mkdtemp(prefix=f"{unsaved_folder_name()}."))
+    fd = _open_private(fresh)
+    if fd is None:
+        raise OSError(errno.EPERM, "no private folder could be made for it", str(fresh))
+    return fresh, fd
+
+
+def _open_private(folder: Path) -> int | None:
+    """A descriptor of `folder` if it is a real folder of ours, closed to everyone else."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    info = os.fstat(fd)
+    if info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) & 0o077 == 0:
+        return fd
+    os.close(fd)
+    return None
 
 
 def _join(*notes: str | None) -> str | None:

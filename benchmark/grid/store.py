@@ -17,6 +17,11 @@ trained again.
 
 A record is used only if it checks (record.py): the store warns about any other file,
 leaves it out, and moves it to rejected/ when the run is redone rather than overwrite it.
+
+Nothing is written through a symbolic link, which anyone sharing the store may plant to
+turn this process's writes onto their target: a folder of the store that is a link is
+refused (`refuse_links`), a lock or a log that is one is not opened (O_NOFOLLOW), and
+results, checkpoints and the manifest are renamed into place, which replaces a link.
 """
 
 from __future__ import annotations
@@ -56,6 +61,13 @@ class Stored:
 
 
 _FOLDERS = ("runs", "logs", "checkpoints", "locks", "rejected")
+_OWN_FOLDERS = (*_FOLDERS, "slurm")  # slurm/: submitit's job files (grid/slurm.py)
+
+
+class LinkedFolder(UserError):
+    """A folder of the store is a symbolic link. In a shared store anyone may plant one,
+    and every file written under it would land, with the writer's permissions, where the
+    link points (another store's logs, a colleague's folder): the run or grid refuses."""
 
 
 class RunStore:
@@ -67,6 +79,20 @@ class RunStore:
     def folders(self) -> tuple[Path, ...]:
         """Every folder the store writes into; a grid checks each before it plans."""
         return (self.root, *(self.root / name for name in _FOLDERS))
+
+    def refuse_links(self) -> None:
+        """Raise LinkedFolder for the first folder of the store that is a symbolic link.
+
+        The root itself may be one (results/paper linked to a scratch disk): it is the
+        user's own choice of --out, while what lies inside a shared root may not be.
+        """
+        for name in _OWN_FOLDERS:
+            folder = self.root / name
+            if folder.is_symlink():
+                raise LinkedFolder(
+                    f"store folder {folder} is a symbolic link, which the store does not "
+                    "follow: replace it by a real folder"
+                )
 
     def remove_partial_writes(self, run_id: str) -> list[Path]:
         """Delete the temporary files of a writer of `run_id` that died mid-write.
