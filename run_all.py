@@ -38,9 +38,10 @@ from benchmark.grid.presets import (
     grid_command,
     load_preset,
 )
-from benchmark.grid.slurm import SlurmOptions, check_slurm, run_slurm
+from benchmark.grid.slurm import SlurmOptions, check_script_folder, check_slurm, run_slurm
 from benchmark.grid.store import FAILED, RunStore, completed
 from benchmark.interrupts import SIGNALS, deferred_interrupts, ignore_interrupts, stop_on_signals
+from benchmark.names import out_folder
 from benchmark.recipe import available_recipes, load_recipe
 from reports import ReportFiles, Run, build_report
 
@@ -65,7 +66,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="FIELD=VALUE",
         help="override any run field for every run, e.g. --set epochs=20 (repeatable)",
     )
-    parser.add_argument("--out", type=Path, help="results folder (default results/<preset>)")
+    parser.add_argument("--out", help="results folder (default results/<preset>)")
     parser.add_argument(
         "--workers",
         type=int,
@@ -141,7 +142,8 @@ def plan(args: argparse.Namespace) -> tuple[Preset, list[RunConfig], RunStore]:
     if args.recipe:
         preset = dataclasses.replace(preset, recipe=load_recipe(args.recipe))
     configs = expand(preset, seeds=args.seeds, overrides=overrides_from(args))
-    return preset, configs, RunStore(args.out or Path("results") / preset.name)
+    root = Path("results") / preset.name if args.out is None else out_folder(args.out)
+    return preset, configs, RunStore(root)
 
 
 def select_todo(
@@ -158,12 +160,26 @@ def execution_from(args: argparse.Namespace) -> Execution:
     return Execution(compile=args.compile, time_limit=60.0 * args.time_limit)
 
 
-def check_execution(args: argparse.Namespace) -> None:
-    """Refuse an executor that cannot run here before planning, not after the first run."""
+def slurm_options(args: argparse.Namespace) -> SlurmOptions:
+    return SlurmOptions(
+        partition=args.slurm_partition,
+        time_min=args.slurm_time,
+        gpus_per_task=args.slurm_gpus,
+        cpus_per_task=args.slurm_cpus,
+        parallelism=args.slurm_parallelism,
+        cluster=args.slurm_cluster,
+    )
+
+
+def check_execution(args: argparse.Namespace, store: RunStore) -> None:
+    """Refuse an executor that cannot run here before planning, not after the first run;
+    for Slurm, first what would reach its batch script (the values are this call's)."""
     if args.report_only:  # --seed-plan implies it
         return
     execution_from(args)
     if args.executor == "slurm":
+        slurm_options(args)
+        check_script_folder(store.root)
         check_slurm(args.slurm_cluster)
     else:
         device_slots(args.device, args.workers, args.runs_per_gpu)
@@ -184,16 +200,8 @@ def execute(todo: list[RunConfig], store: RunStore, args: argparse.Namespace) ->
     """Run `todo`; how many runs failed or trained without their result being stored
     (a run can fail with no record to show for it: its lock could not be taken)."""
     if args.executor == "slurm":
-        options = SlurmOptions(
-            partition=args.slurm_partition,
-            time_min=args.slurm_time,
-            gpus_per_task=args.slurm_gpus,
-            cpus_per_task=args.slurm_cpus,
-            parallelism=args.slurm_parallelism,
-            cluster=args.slurm_cluster,
-        )
         progress = Progress(len(todo))
-        run_slurm(todo, store, options, progress, execution_from(args))
+        run_slurm(todo, store, slurm_options(args), progress, execution_from(args))
         return progress.failed
     slots = device_slots(args.device, args.workers, args.runs_per_gpu)
     print(f"running {len(todo)} runs on {len(slots)} worker(s): {', '.join(slots)}")
@@ -278,7 +286,7 @@ def _main(argv: list[str] | None) -> int:
     stop_on_signals()
     try:
         preset, configs, store = plan(args)
-        check_execution(args)
+        check_execution(args, store)
         gate = regression.Gate.open(  # None without --check/--update-reference
             preset,
             configs,

@@ -34,6 +34,7 @@ from benchmark.config import (
 )
 from benchmark.devices import resolve_device
 from benchmark.errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, EXIT_USER_ERROR, UserError
+from benchmark.names import out_folder
 from benchmark.planning import prepare
 from benchmark.recipe import available_recipes, load_recipe
 from benchmark.train import DEFAULT_DATA_DIR, train
@@ -70,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         f"{', '.join(available_recipes())}; `released` is the FGGP paper's)",
     )
     parser.add_argument("--config", type=Path, help="TOML file with run configuration fields")
-    parser.add_argument("--out", type=Path, default=Path("results/runs"), help="result folder")
+    parser.add_argument("--out", default="results/runs", help="result folder")
     parser.add_argument(
         "--data-dir", type=Path, default=None, help=f"dataset cache (default {DEFAULT_DATA_DIR})"
     )
@@ -135,8 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = prepare(config_from_args(args))
         device = resolve_device(args.device)
-        ensure_writable(args.out)
-        ensure_free_space(args.out, space_needed(config))
+        out = out_folder(args.out)
+        ensure_writable(out)
+        ensure_free_space(out, space_needed(config))
         if args.threads is not None:
             torch.set_num_threads(check_threads(args.threads))
         log = None if args.quiet else print
@@ -152,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             log=log,
             compile=args.compile,
         )
-        path = args.out / f"{result['run_id']}.json"
+        path = out / f"{result['run_id']}.json"
         write_json_atomic(path, result)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -3,6 +3,7 @@ a traceback, a hang, a silently dropped setting or a run that trains something e
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import os
@@ -23,7 +24,9 @@ from benchmark.data import cifar, load_dataset
 from benchmark.data.cifar import CIFAR10
 from benchmark.errors import UserError
 from benchmark.grid import execute, slurm
+from benchmark.grid.execute import NO_OPTIONS
 from benchmark.grid.presets import expand, load_preset
+from benchmark.grid.store import RunStore
 from benchmark.models import build_model
 from benchmark.run import main
 from benchmark.schedule import lr_milestone_epochs
@@ -356,3 +359,124 @@ def test_a_grid_worker_handed_a_gpu_it_does_not_have_fails_its_run_in_one_line(
     assert outcome.status == "failed"
     assert outcome.error.startswith("UserError: device 'cuda' asked for, but no CUDA GPU")
     assert "available on" in outcome.error
+
+
+# ---------------------------------------------------------------- the Slurm batch script
+
+
+class Submitted(Exception):
+    """Raised in place of sbatch: the batch script is rendered, nothing is submitted."""
+
+
+@pytest.fixture
+def sbatch_scripts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The batch scripts `run_slurm` hands sbatch, rendered by submitit itself but kept
+    here instead of submitted (no cluster needed: submitit's srun check is bypassed)."""
+    scripts: list[str] = []
+    render = slurm.submitit.SlurmExecutor._make_submission_file_text
+
+    def capture(self, command: str, uid: str) -> str:
+        scripts.append(render(self, command, uid))
+        raise Submitted
+
+    monkeypatch.setattr(slurm.submitit.SlurmExecutor, "affinity", classmethod(lambda cls: 1))
+    monkeypatch.setattr(slurm.submitit.SlurmExecutor, "_make_submission_file_text", capture)
+    return scripts
+
+
+def submit(root: Path, **options: object) -> None:
+    """`run_slurm` of two tiny runs into the store `root`, on a (pretend) Slurm cluster."""
+    configs = expand(load_preset("tiny"), seeds=1)[:2]
+    slurm_options = slurm.SlurmOptions(cluster="slurm", **options)
+    with contextlib.suppress(Submitted):
+        slurm.run_slurm(configs, RunStore(root), slurm_options, lambda *_: None, NO_OPTIONS)
+
+
+def commands_of(script: str) -> list[str]:
+    """The lines bash runs: neither comments (#SBATCH included) nor blank."""
+    return [line for line in script.splitlines() if line.strip() and not line.startswith("#")]
+
+
+INJECTIONS = ["g\ntouch pwned #", "g\rtouch pwned", "g;touch pwned", "g$(touch pwned)", "g`id`"]
+
+
+@pytest.mark.parametrize("name", INJECTIONS)
+def test_a_results_folder_name_never_reaches_the_batch_script_as_a_command(
+    tmp_path, sbatch_scripts, name
+):
+    """A folder named 'g<newline>touch pwned #' put `touch pwned` into the sbatch script as a
+    line of its own (the job name and the log paths come from the folder)."""
+    try:
+        submit(tmp_path / name)
+    except UserError as error:
+        message = str(error)
+        assert "\n" not in message and "--out" in message and "batch script" in message
+        assert not sbatch_scripts
+        return
+    (script,) = sbatch_scripts
+    lines = commands_of(script)
+    assert lines[0] == "export SUBMITIT_EXECUTOR=slurm" and len(lines) == 2, lines
+    assert lines[1].startswith("srun --unbuffered")
+
+
+def test_the_slurm_job_name_holds_only_safe_characters(tmp_path, sbatch_scripts):
+    submit(tmp_path / "grid-é.v2+x")
+    (script,) = sbatch_scripts
+    (line,) = [line for line in script.splitlines() if line.startswith("#SBATCH --job-name=")]
+    assert line == "#SBATCH --job-name=fggp-grid-_.v2_x"
+
+
+@pytest.mark.parametrize("partition", ["gpu\ntouch pwned #", "gpu;reboot", "gpu $(id)", ""])
+def test_a_partition_that_would_reach_the_batch_script_is_refused(
+    tmp_path, sbatch_scripts, partition
+):
+    with pytest.raises(UserError, match="--slurm-partition") as error:
+        submit(tmp_path / "g", partition=partition)
+    assert "\n" not in str(error.value) and not sbatch_scripts
+
+
+@pytest.mark.parametrize(
+    ("out", "partition", "says"),
+    [
+        ("g", "gpu\ntouch pwned #", "--slurm-partition"),
+        ("g\ntouch pwned #", "gpu", "--out"),
+        ("g;touch pwned", "gpu", "batch script"),
+    ],
+)
+def test_run_all_refuses_slurm_values_that_would_reach_the_script(
+    tmp_path, capsys, out, partition, says
+):
+    import run_all
+
+    argv = ["--preset", "tiny", "--executor", "slurm", "--slurm-partition", partition]
+    assert run_all.main([*argv, "--out", str(tmp_path / out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert says in err
+
+
+# ---------------------------------------------------------------- results folders
+
+
+@pytest.mark.parametrize("file_name", ["...toml", "..toml", "a\nb.toml", "a\tb.toml"])
+def test_a_preset_name_cannot_put_its_store_outside_results(tmp_path, file_name):
+    """A preset file `...toml` is the preset `..`: its store was results/.., the cwd."""
+    path = tmp_path / file_name
+    path.write_text('[[method]]\nname = "fggp"\n')
+    with pytest.raises(UserError, match="cannot name a results folder") as error:
+        load_preset(str(path))
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("out", ["", " ", "g\nh", "g\x1b[2Jh", "g\x7fh"])
+def test_an_empty_or_odd_out_folder_is_one_line(tmp_path, monkeypatch, capsys, out):
+    """`--out ''` once wrote the store (or the result) into the working directory."""
+    import run_all
+
+    monkeypatch.chdir(tmp_path)
+    assert run_all.main(["--preset", "tiny", "--out", out, "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --out ") and err.count("\n") == 1, err
+    err = one_line_error(capsys, [*TINY_FLAGS, "--out", out])
+    assert err.startswith("error: --out ")
+    assert list(tmp_path.iterdir()) == []

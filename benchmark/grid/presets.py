@@ -36,6 +36,7 @@ from typing import Any
 from benchmark.config import FIELD_NAMES, RunConfig, config_from_dict, load_config_file, named_file
 from benchmark.errors import UserError
 from benchmark.models import ARCHS
+from benchmark.names import folder_name
 from benchmark.planning import prepare
 from benchmark.recipe import Recipe, load_recipe
 
@@ -119,9 +120,14 @@ def available_presets() -> list[str]:
 
 
 def load_preset(name_or_path: str) -> Preset:
-    """A built-in preset by name, or a user's TOML file by path."""
+    """A built-in preset by name, or a user's TOML file by path.
+
+    The file's name is the preset's, which names its results folder (results/<name>):
+    `...toml` would be the preset '..', so a name that is no folder name is refused.
+    """
     path = named_file(name_or_path, PRESET_DIR, "preset")
-    return _parse(path.stem, load_config_file(path, "preset"), path)
+    name = folder_name(path.stem, f"preset file {str(path)!r}")
+    return _parse(name, load_config_file(path, "preset"), path)
 
 
 def _parse(name: str, data: dict[str, Any], path: Path) -> Preset:

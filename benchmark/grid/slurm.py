@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import submitit
@@ -20,16 +21,33 @@ from benchmark.config import RunConfig
 from benchmark.errors import UserError
 from benchmark.grid.execute import Execution, Outcome, run_once
 from benchmark.grid.store import RunStore
+from benchmark.names import job_name, script_path, slurm_name
 
 
 @dataclass(frozen=True)
 class SlurmOptions:
+    """What a Slurm grid asks for; each value is written into the batch script, so one
+    that could carry a command there (a partition with a newline) is refused here."""
+
     partition: str | None = None
     time_min: int = 24 * 60
     gpus_per_task: int = 1
     cpus_per_task: int = 8
     parallelism: int = 64
     cluster: str | None = None  # None: detect Slurm; "local": submitit's local executor
+
+    def __post_init__(self) -> None:
+        if self.partition is not None:
+            slurm_name(self.partition, "--slurm-partition")
+        counts = {
+            "--slurm-time": (self.time_min, 1),
+            "--slurm-gpus": (self.gpus_per_task, 0),
+            "--slurm-cpus": (self.cpus_per_task, 1),
+            "--slurm-parallelism": (self.parallelism, 1),
+        }
+        for option, (value, least) in counts.items():
+            if value < least:
+                raise UserError(f"{option} must be at least {least}, got {value}")
 
 
 class GridTask(submitit.helpers.Checkpointable):
@@ -61,6 +79,12 @@ def check_slurm(cluster: str | None) -> None:
         )
 
 
+def check_script_folder(root: Path) -> Path:
+    """The store's folder as submitit writes it into the batch script (absolute: the log
+    paths of every task), refused where it could carry anything but a path there."""
+    return script_path(Path(root).absolute(), "--out")
+
+
 def run_slurm(
     configs: Sequence[RunConfig],
     store: RunStore,
@@ -68,16 +92,17 @@ def run_slurm(
     on_finish: Callable[[RunConfig, Outcome], None],
     execution: Execution,
 ) -> list[Outcome]:
-    executor = submitit.AutoExecutor(folder=store.root / "slurm" / "%j", cluster=options.cluster)
+    folder = check_script_folder(store.root)
+    executor = submitit.AutoExecutor(folder=folder / "slurm" / "%j", cluster=options.cluster)
     parameters: dict[str, Any] = {
         "timeout_min": options.time_min,
         "gpus_per_node": options.gpus_per_task,
         "cpus_per_task": options.cpus_per_task,
         "tasks_per_node": 1,
         "slurm_array_parallelism": options.parallelism,
-        "name": f"fggp-{store.root.name}",
+        "name": job_name(folder.name),
     }
-    if options.partition:
+    if options.partition is not None:
         parameters["slurm_partition"] = options.partition
     executor.update_parameters(**parameters)
     device = "cuda" if options.gpus_per_task > 0 else "cpu"
