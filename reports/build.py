@@ -18,6 +18,7 @@ import csv
 import io
 import math
 import os
+import re
 import secrets
 import shutil
 import time
@@ -169,11 +170,17 @@ def published(link: Path) -> Iterator[Path]:
 
 
 def _target(link: Path) -> Path | None:
-    """The folder a report link points to now, if it is one of ours."""
+    """The folder a report link points to now, if it is one of ours: a staging folder by
+    its name, a real folder beside the link. It is removed once the new set is published,
+    so a link planted to anything else (`.git`, where the store is the working directory)
+    must not be taken for one."""
     if not link.is_symlink():
         return None
     target = link.parent / os.readlink(link)
-    return target if target.parent == link.parent and target.name.startswith(".") else None
+    ours = re.fullmatch(rf"\.{re.escape(link.name)}-\d{{8}}-\d{{6}}-\d+-[0-9a-f]{{6}}", target.name)
+    if ours and target.parent == link.parent and target.is_dir() and not target.is_symlink():
+        return target
+    return None
 
 
 def render(
@@ -364,5 +371,19 @@ def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[Mapping[str, A
     writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: "" if row.get(k) is None else row[k] for k in columns})
+        writer.writerow({k: _csv_cell(row.get(k)) for k in columns})
     write_bytes_atomic(path, buffer.getvalue().encode())
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet read a cell as a formula (OWASP, CSV injection)."""
+
+
+def _csv_cell(value: Any) -> Any:
+    """A value as a CSV cell: text a spreadsheet would run as a formula (a method label of
+    the user's, an error message, a data path) behind a single quote, numbers as numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return f"'{value}"
+    return value

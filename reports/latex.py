@@ -54,8 +54,30 @@ def latex_table(tables: Sequence[PaperTable], reference: str = "fggp") -> str:
     return "\n".join(parts)
 
 
+_TEX_SPECIALS = str.maketrans(
+    {
+        "\\": r"\textbackslash{}",
+        "&": r"\&",
+        "%": r"\%",
+        "$": r"\$",
+        "#": r"\#",
+        "_": r"\_",
+        "{": r"\{",
+        "}": r"\}",
+        "~": r"\textasciitilde{}",
+        "^": r"\textasciicircum{}",
+        "\n": " ",
+        "\r": " ",
+        "\t": " ",
+    }
+)
+"""Every character LaTeX reads as markup, as text; a line break in a cell would end the row."""
+
+
 def _tex(text: str) -> str:
-    return text.replace("\\", "\\textbackslash{}").replace("_", "\\_").replace("%", "\\%")
+    """`text` (a method label, an architecture) typeset as itself: one pass over the
+    characters, so the braces of `\\textbackslash{}` are not escaped again."""
+    return text.translate(_TEX_SPECIALS)
 
 
 def _tex_entry(entry: Entry | None) -> str:

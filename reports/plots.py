@@ -10,13 +10,15 @@ built in any process (a grid worker, a test) without a display. Imported by
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
+import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -27,6 +29,25 @@ from reports.runs import Record, Run, group_runs
 from reports.styles import DENSE_STYLE_COLOUR, Style, method_order, method_styles
 
 _DPI = 100
+_PLAIN_TEXT = {"text.parse_math": False, "text.usetex": False}
+"""Every text of a figure as it is spelled: method labels and data paths are the user's,
+and a `$x^$` in one is not a formula (matplotlib's mathtext parser raised on it, and TeX
+would on an `&`), whatever the user's matplotlibrc says."""
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def _plain_text(draw: Callable[_P, _T]) -> Callable[_P, _T]:
+    """Build and render a figure under _PLAIN_TEXT: matplotlib reads it as each text is
+    made (titles, legends, tick labels), so the whole figure is built inside it."""
+
+    @functools.wraps(draw)
+    def drawn(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        with matplotlib.rc_context(_PLAIN_TEXT):
+            return draw(*args, **kwargs)
+
+    return drawn
 
 
 @dataclass(frozen=True)
@@ -79,6 +100,7 @@ def cd_cliques(ranks: Mapping[str, float], cd: float) -> list[tuple[str, ...]]:
     return [tuple(ordered[a : b + 1]) for a, b in spans]
 
 
+@_plain_text
 def cd_diagram(ranks: Mapping[str, float], cd: float | None, styles: Mapping[str, Style]) -> Plot:
     """Demšar's diagram: the rank axis, each method's average rank, the CD and its cliques."""
     k = len(ranks)
@@ -131,6 +153,7 @@ def cd_diagram(ranks: Mapping[str, float], cd: float | None, styles: Mapping[str
 # ---------------------------------------------------------------- accuracy vs sparsity
 
 
+@_plain_text
 def accuracy_vs_sparsity(summary: Summary, styles: Mapping[str, Style]) -> Plot:
     """Mean with its 95% t-interval band, per model (rows) and initial density (columns)."""
     settings = summary.settings
@@ -184,6 +207,7 @@ def accuracy_vs_sparsity(summary: Summary, styles: Mapping[str, Style]) -> Plot:
 # ---------------------------------------------------------------- per-run histories
 
 
+@_plain_text
 def training_curves(runs: Sequence[Run], keys: RunKeys, styles: Mapping[str, Style]) -> list[Plot]:
     """Mean test accuracy per epoch over seeds, one panel per setting, one figure per model."""
     plots = []
@@ -237,6 +261,7 @@ def _every(points: Sequence[Any]) -> int:
     return max(1, len(points) // 10)
 
 
+@_plain_text
 def sparsity_schedules(runs: Sequence[Run], keys: RunKeys) -> tuple[Plot | None, list[str]]:
     """The sparsity each setting's runs actually went through, and where runs disagree.
 
@@ -307,6 +332,7 @@ def _schedule(record: Record) -> tuple[tuple[float, float], ...]:
     )
 
 
+@_plain_text
 def layer_densities(runs: Sequence[Run], keys: RunKeys, styles: Mapping[str, Style]) -> list[Plot]:
     """Final density of every prunable layer per method, at each model's hardest setting.
 

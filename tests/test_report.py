@@ -15,6 +15,7 @@ import pytest
 from benchmark.stats import analyse, summarise
 from reports import Run, build_report
 from reports.browser import check_page, find_chromium
+from reports.build import _write_csv
 from reports.latex import latex_table
 from reports.plots import cd_cliques
 from reports.runs import group_runs, run_keys
@@ -608,3 +609,77 @@ def test_a_grid_run_with_different_versions_is_flagged(tmp_path):
         '<p class="warn">The runs were produced with different versions (torch: 2.11.0, 2.12.1)'
         in html
     )
+
+
+# --- hostile labels and links ------------------------------------------------------------
+
+
+HOSTILE = r"=a&b#c{d}e~f^g_h%i\j $x^$"
+"""A method name as a user's file may spell it: a spreadsheet formula, every LaTeX special
+and a matplotlib mathtext fragment that does not parse."""
+HOSTILE_TEX = (
+    r"=a\&b\#c\{d\}e\textasciitilde{}f\textasciicircum{}g\_h\%i\textbackslash{}j "
+    r"\$x\textasciicircum{}\$"
+)
+HOSTILE_DATA = "npz:/data/$a^$_{b}.npz"
+
+
+def hostile() -> list[dict[str, Any]]:
+    """`fabricated` with magnitude renamed HOSTILE and every run on the data HOSTILE_DATA."""
+    results = json.loads(json.dumps(fabricated()))
+    for record in results:
+        record["config"]["dataset"] = HOSTILE_DATA
+        if record["config"]["method"] == "magnitude":
+            record["config"]["method"] = HOSTILE
+    return results
+
+
+def test_a_hostile_method_label_and_data_path_are_escaped_for_each_output(tmp_path):
+    """Such a label reached table.tex unescaped and the CSVs as a formula, and its `$x^$`
+    (or the data path's) crashed the figures as mathtext."""
+    files = build(tmp_path, hostile())
+    tex = files.latex.read_text()
+    (row,) = [line for line in tex.splitlines() if line.startswith("=")]
+    assert row.startswith(f"{HOSTILE_TEX} & ")
+    for name in ("results_csv", "table_csv"):
+        with getattr(files, name).open() as handle:
+            rows = list(csv.DictReader(handle))
+        assert {r["method"] for r in rows if "=a&b" in r["method"]} == {f"'{HOSTILE}"}
+        assert all(r["dataset"] == HOSTILE_DATA for r in rows)  # text, not a formula
+    with files.table_csv.open() as handle:
+        cells = [float(r["mean"]) for r in csv.DictReader(handle)]
+    assert min(cells) > 0  # numbers are written as numbers
+    assert HOSTILE not in files.html.read_text()  # autoescaped: & is &amp;
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_quoted_and_numbers_are_not(tmp_path):
+    path = tmp_path / "t.csv"
+    cells = {"a": -1.5, "b": "-1.5", "c": "=1+1", "d": "+x", "e": "@x", "f": "\tx", "g": 3}
+    cells |= {"h": "\rx", "i": "plain", "j": None}
+    _write_csv(path, list(cells), [cells])
+    with path.open(newline="") as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert row == {
+        "a": "-1.5",
+        "b": "'-1.5",
+        "c": "'=1+1",
+        "d": "'+x",
+        "e": "'@x",
+        "f": "'\tx",
+        "g": "3",
+        "h": "'\rx",
+        "i": "plain",
+        "j": "",
+    }
+
+
+def test_a_report_link_to_another_hidden_folder_never_removes_it(tmp_path):
+    """`report` planted as a link to a hidden sibling (`.git` where the store is the working
+    directory) had that folder removed as the previous report."""
+    hidden = tmp_path / ".git"
+    hidden.mkdir()
+    (hidden / "HEAD").write_text("ref: refs/heads/main\n")
+    (tmp_path / "report").symlink_to(".git")
+    files = build(tmp_path, fabricated())
+    assert (hidden / "HEAD").read_text() == "ref: refs/heads/main\n"
+    assert files.html.exists() and (tmp_path / "report").resolve() != hidden
