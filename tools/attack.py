@@ -10,9 +10,12 @@ kept, so this script is a transcription of the issue's cases (and a few more a c
 user would try). Each attack runs the real CLI in a subprocess, in a fresh temporary
 folder, under a timeout, and checks what the user sees: by default that bad input is
 refused with exit code 2 and exactly one stderr line starting with `error: `, with no
-traceback and no hang.
+traceback and no hang. The attacks named "10 review: ..." are the causes a later
+hostile-input review found: names that reach the Slurm batch script, links planted in a
+shared store or in $TMPDIR, stores outside results/, labels that reach the report's files.
 
     .venv/bin/python tools/attack.py                  # every attack, two at a time
+    .venv/bin/python tools/attack.py --only "10 review"  # the review's attacks (about 3 min)
     .venv/bin/python tools/attack.py --only npz       # the attacks whose name has "npz"
     .venv/bin/python tools/attack.py --jobs 1 --keep  # one at a time; keep their folders
     .venv/bin/python tools/attack.py --list           # the attacks' names
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import json
 import os
 import pickle
@@ -1321,6 +1325,170 @@ def store_folder_is(kind: str) -> Setup:
     return setup
 
 
+# ---------------------------------------------------------------- 10: the hostile-input review
+
+
+INJECTED = "g\ntouch pwned #"
+"""A results folder whose name, written into a batch script, is a command of its own line."""
+
+
+def nothing_ran(inner: Expect) -> Expect:
+    """`inner`, and the injected `touch pwned` created nothing anywhere in the attack's folder."""
+
+    def expect(ctx: Ctx, proc: Proc) -> str:
+        require(not list(ctx.work.rglob("pwned")), "the injected command RAN (pwned created)")
+        return inner(ctx, proc)
+
+    return expect
+
+
+def preset_named(file_name: str) -> Setup:
+    """A valid one-run preset in a file called `file_name` (its stem names its store)."""
+
+    def setup(ctx: Ctx) -> list[str]:
+        ctx.path("results").mkdir()
+        ctx.path(file_name).write_text(one_run_preset(epochs=1))
+        return ctx.grid("--preset", file_name, "--device", "cpu", "--workers", "1")
+
+    return setup
+
+
+def stays_in_results(inner: Expect) -> Expect:
+    """`inner`, and no store appeared outside results/ (results/.. is the attack's folder)."""
+
+    def expect(ctx: Ctx, proc: Proc) -> str:
+        strays = ("runs", "logs", "locks", "manifest.json", "report")
+        require(not any(ctx.path(s).exists() for s in strays), "a store was written in the cwd")
+        return inner(ctx, proc)
+
+    return expect
+
+
+THEIRS = "someone else's file\n"
+
+
+def linked_entry(entry: str) -> Scenario:
+    """The base grid's second run redone with its `entry` ('lock', 'log') a symlink to a
+    file of someone else's: the file must stay as it was, the grid say what it did."""
+
+    def scenario(ctx: Ctx) -> str:
+        store = ctx.base.copy_to(ctx)
+        victim = store.run_ids()[1]
+        theirs = ctx.path("theirs.txt")
+        theirs.write_text(THEIRS)
+        path = store.folder / STORE_FILES[f"{entry}s"].format(victim)
+        path.unlink(missing_ok=True)
+        path.symlink_to(theirs)
+        store.result(victim).unlink()
+        proc = ctx.run(ctx.grid(*BASE_GRID, "--out", "g"), timeout=120)
+        sane(proc)
+        require(theirs.read_text() == THEIRS, f"the {entry} link's target was written")
+        require(proc.returncode in (0, 1), f"exit {proc.returncode}: {proc.error_line()}")
+        said = [line for line in proc.output.splitlines() if "symbolic link" in line]
+        require(bool(said), f"nothing says the {entry} is a symbolic link")
+        return f"target untouched, exit {proc.returncode}: {short(said[0], 90)}"
+
+    return on_base_grid(scenario)
+
+
+@on_base_grid
+def linked_logs_folder(ctx: Ctx) -> str:
+    """logs/ linked to another folder: refused before planning, its files untouched."""
+    store = ctx.base.copy_to(ctx)
+    victim = store.run_ids()[1]
+    theirs = ctx.path("theirs")
+    theirs.mkdir()
+    (theirs / f"{victim}.log").write_text(THEIRS)
+    shutil.rmtree(store.folder / "logs")
+    (store.folder / "logs").symlink_to(theirs)
+    store.result(victim).unlink()
+    proc = ctx.run(ctx.grid(*BASE_GRID, "--out", "g"))
+    line = refused("logs is a symbolic link")(ctx, proc)
+    require((theirs / f"{victim}.log").read_text() == THEIRS, "their log was written")
+    return line
+
+
+@on_base_grid
+def linked_report(ctx: Ctx) -> str:
+    """report linked to a hidden sibling folder (`.git` where the store is the cwd)."""
+    store = ctx.base.copy_to(ctx)
+    hidden = store.folder / ".git"
+    hidden.mkdir()
+    (hidden / "HEAD").write_text(THEIRS)
+    report = store.folder / "report"
+    if report.is_symlink():
+        report.unlink()
+    else:
+        shutil.rmtree(report)
+    report.symlink_to(".git")
+    proc = ctx.run(ctx.grid(*BASE_GRID, "--out", "g", "--report-only"))
+    sane(proc)
+    require(proc.returncode == 0, f"exit {proc.returncode}: {proc.error_line()}")
+    require((hidden / "HEAD").exists(), "the folder the report link pointed to was REMOVED")
+    require(report.resolve() != hidden.resolve(), "the report was written into .git")
+    return "the hidden folder stays whole; the report is published beside it"
+
+
+@on_base_grid
+def unsaved_into_a_planted_link(ctx: Ctx) -> str:
+    """$TMPDIR's fallback names planted as links to another user's folder, then a result
+    the store cannot write (runs/ swapped for a file mid-run): kept privately, not there."""
+    store = ctx.base.copy_to(ctx)
+    victim = store.run_ids()[1]
+    theirs = ctx.path("theirs")
+    theirs.mkdir()
+    for name in ("fggp-bench-unsaved", f"fggp-bench-unsaved-{os.getuid()}"):
+        ctx.path(f"tmp/{name}").symlink_to(theirs)
+    store.result(victim).unlink()
+    started = store.log(victim).count(f"run {victim} on")  # the base grid's own start
+    running = ctx.start(ctx.grid(*BASE_GRID, "--out", "g"))
+    deadline = time.monotonic() + 60
+    while store.log(victim).count(f"run {victim} on") == started:
+        require(time.monotonic() < deadline, "the run did not start within 60 s")
+        time.sleep(0.05)
+    (store.folder / "runs").rename(store.folder / "runs-aside")
+    (store.folder / "runs").write_text("not a folder\n")
+    proc = running.wait(120)
+    sane(proc)
+    require(not list(theirs.iterdir()), "the unsaved result was written into their folder")
+    kept = re.search(r"kept in (\S+\.json)", proc.output)
+    require(kept is not None, f"no 'kept in' line: {proc.error_line()}")
+    folder = os.lstat(Path(kept.group(1)).parent)
+    mode = folder.st_mode & 0o170777  # its type and permissions
+    require(folder.st_uid == os.getuid(), "its folder is not the user's own")
+    require(mode == 0o040700, f"its folder is {oct(mode)}, not a folder of mode 0o700")
+    return f"exit {proc.returncode}: kept privately in {Path(kept.group(1)).parent.name}/"
+
+
+HOSTILE_METHOD = "=a&b#c{d}e~f^g_h%i $x^$.py"
+"""A method file name that is a spreadsheet formula, LaTeX specials and broken mathtext."""
+HOSTILE_TEX = r"=a\&b\#c\{d\}e\textasciitilde{}f\textasciicircum{}g\_h\%i \$x\textasciicircum{}\$"
+SELECTS = """\
+from baselines.criteria import smallest_k
+
+
+def select(weight, grad, active, k, progress):
+    return smallest_k(weight.abs(), active, k)
+"""
+
+
+def hostile_label(ctx: Ctx) -> str:
+    """A grid of a method whose label holds every special: the report is written, each
+    file escaping it its own way."""
+    ctx.path(HOSTILE_METHOD).write_text(SELECTS)
+    preset = beside_magnitude(ctx, f"{HOSTILE_METHOD}:select")
+    command = ctx.grid("--preset", str(preset), "--device", "cpu", "--workers", "1")
+    proc = ctx.run([*command, "--out", "g"], timeout=120)
+    sane(proc)
+    require(proc.returncode == 0, f"exit {proc.returncode}: {proc.error_line()}")
+    tex = ctx.path("g/report/table.tex").read_text()
+    require(HOSTILE_TEX in tex, "table.tex does not hold the label escaped")
+    with ctx.path("g/report/results.csv").open(newline="") as handle:
+        methods = {row["method"] for row in csv.DictReader(handle)}
+    require(f"'{HOSTILE_METHOD}:select" in methods, f"results.csv methods: {short(str(methods))}")
+    return "report written: label escaped in table.tex, quoted in results.csv, plain in figures"
+
+
 SEED_2_63_MINUS_1 = str(2**63 - 1)
 PRESET_BASE = (
     '[base]\ndataset = "synthetic"\narch = "vgg19"\nwidth = 0.0625\nepochs = 1\n'
@@ -1726,6 +1894,59 @@ ATTACKS: list[Attack] = [
     Attack("8 checkpoint that is a FIFO", scenario=planted("checkpoints", fifo)),
     Attack(
         "8 checkpoint that is a symlink to /dev/zero", scenario=planted("checkpoints", dev_zero)
+    ),
+    # 10: the hostile-input review (names into batch scripts, links, escaping folders)
+    Attack(
+        "10 review: --out holding a newline and a command, Slurm",
+        grid(*GRID_ONE_SEED, "--executor", "slurm", "--out", INJECTED),
+        nothing_ran(refused("--out", "control character")),
+    ),
+    Attack(
+        "10 review: --out holding shell metacharacters, Slurm",
+        grid(*GRID_ONE_SEED, "--executor", "slurm", "--out", "g;touch pwned"),
+        nothing_ran(refused("--out", "batch script")),
+    ),
+    Attack(
+        "10 review: --slurm-partition holding a newline and a command",
+        grid(*GRID_ONE_SEED, "--executor", "slurm", "--slurm-partition", "gpu\ntouch pwned #"),
+        nothing_ran(refused("--slurm-partition")),
+    ),
+    Attack(
+        "10 review: --slurm-partition holding $(...)",
+        grid(*GRID_ONE_SEED, "--executor", "slurm", "--slurm-partition", "gpu$(touch pwned)"),
+        nothing_ran(refused("--slurm-partition")),
+    ),
+    Attack(
+        "10 review: preset file ...toml (its store at results/..)",
+        preset_named("...toml"),
+        stays_in_results(refused("cannot name a results folder")),
+    ),
+    Attack(
+        "10 review: preset file ..toml (its store at results/.)",
+        preset_named("..toml"),
+        stays_in_results(refused("cannot name a results folder")),
+    ),
+    Attack(
+        "10 review: grid --out '' (the working directory)",
+        grid(*GRID_ONE_SEED, "--out", ""),
+        stays_in_results(refused("--out is empty")),
+    ),
+    Attack(
+        "10 review: single run --out ''",
+        single_bare(*TINY, "--out", ""),
+        refused("--out is empty"),
+    ),
+    Attack("10 review: lock file linked to someone's file", scenario=linked_entry("lock")),
+    Attack("10 review: log file linked to someone's file", scenario=linked_entry("log")),
+    Attack("10 review: store's logs/ linked to another folder", scenario=linked_logs_folder),
+    Attack("10 review: report linked to a hidden sibling (.git)", scenario=linked_report),
+    Attack(
+        "10 review: unsaved fallback in $TMPDIR planted as a link",
+        scenario=unsaved_into_a_planted_link,
+    ),
+    Attack(
+        "10 review: method label with LaTeX, formula and mathtext specials",
+        scenario=hostile_label,
     ),
     # 9: the learning rate of short runs
     Attack("9 lr of a 1-epoch run is 0.1", single(), lr_history([0.1])),
