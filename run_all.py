@@ -295,6 +295,8 @@ def _main(argv: list[str] | None) -> int:
             report_only=args.report_only,
             grid_words=grid_command(args.preset, args.dataset, args.seeds, args.set, args.recipe),
         )
+        if gate is not None and gate.selection_changed:  # the exact tier: nothing to train
+            return EXIT_RUN_FAILED
         if not (args.dry_run or args.seed_plan):  # a report is written even with --report-only
             for folder in store.folders():
                 ensure_writable(folder)

@@ -38,8 +38,8 @@ EXPECTED_COUNTS = {
     # 2 sparsities x 5 methods x 3 seeds + 3 dense
     "fidelity": 2 * 5 * 3 + 3,
     "tiny": 2 * 4 * 2 + 2,
-    # 6 methods (the paper's 4, taylor, random) x 3 seeds + 3 dense
-    "regression": 6 * 3 + 3,
+    # 6 methods (the paper's 4, taylor, random) x 12 seeds + 12 dense
+    "regression": 6 * 12 + 12,
 }
 
 

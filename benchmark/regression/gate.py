@@ -1,7 +1,10 @@
 """`run_all.py --check REFERENCE` and `--update-reference REFERENCE`: the regression gate.
 
 `Gate.open` runs before anything is trained, so a missing, corrupt or mismatched
-reference (or missing data) is a one-line error that costs no compute; `Gate.close`
+reference (or missing data) is a one-line error that costs no compute. It also takes the
+exact tier: every built-in method's selection fingerprinted (`selection`) and, for a
+check, compared with the reference's; a method that selects differently fails the check
+there (`Gate.selection_changed`), before any training. `Gate.close`
 runs after the grid has run (every run redone: a check measures the code as it is now)
 and its results are stored, so nothing it decides can lose them. A check prints one
 table of every cell and returns 0 (pass) or 1 (a cell regressed, a run failed or a
@@ -25,7 +28,7 @@ from benchmark.errors import EXIT_USER_ERROR, UserError
 from benchmark.grid.presets import Preset
 from benchmark.regression import reference as ref
 from benchmark.regression import rule
-from benchmark.stats.power import pooled_sd
+from benchmark.regression import selection as exact
 
 _ENV_FIELDS = ("torch", "cuda", "device", "threads", "precision")
 
@@ -38,6 +41,8 @@ class Verdict:
     """Mean accuracy now minus the reference mean, in points."""
     allowed: float | None
     """The drop the noise allows (positive, in points)."""
+    noise: rule.Noise | None
+    """The cell's noise sd and the t quantile behind `allowed`."""
     problems: tuple[str, ...]
     """Failed or missing runs, and final sparsities that are not exact."""
 
@@ -55,28 +60,45 @@ class Verdict:
 
 
 NO_NOISE_ESTIMATE = (
-    "the reference has no cell with 2 or more runs, so it cannot estimate the noise "
-    "(re-measure it with --seeds 2 or more)"
+    "the reference has a cell of a single run, so it cannot estimate that cell's noise "
+    "(re-measure it with --seeds 2 or more; docs/regression.md advises 6 or more)"
 )
+
+
+NoiseRule = Callable[[Sequence[rule.Spread]], list[rule.Noise | None]]
+"""Every cell's spreads (reference and now) -> each cell's noise, None where it has none."""
+
+
+def spreads(reference: ref.Reference, cells: Sequence[ref.Cell]) -> list[rule.Spread]:
+    """What the rule reads of each reference cell and of its measurement now."""
+    now = {cell.key: cell for cell in cells}
+    return [
+        rule.Spread(
+            c.std,
+            c.n,
+            rule.binomial_sd(c.mean, c.n_test),
+            now[c.key].std if c.key in now else None,
+            now[c.key].n if c.key in now else 0,
+        )
+        for c in reference.cells
+    ]
 
 
 def judge(
     reference: ref.Reference,
     cells: Sequence[ref.Cell],
-    critical: Callable[[int, int], float] = rule.t_critical,
-) -> tuple[list[Verdict], float | None]:
-    """Every reference cell against its measurement now, and the critical value used.
+    noise_rule: NoiseRule = rule.two_sample_noise,
+) -> list[Verdict]:
+    """Every reference cell against its measurement now.
 
-    `critical(m, dof)` is the rule's quantile (`rule.t_critical`); the simulation of the
-    rule passes others to compare. Without a degree of freedom in the reference there is
-    no critical value (None) and every cell FAILED, saying why.
+    `noise_rule` is the rule's noise model (`rule.two_sample_noise`); the simulation of
+    the rule passes others to compare. A cell without a degree of freedom has no noise
+    estimate and is FAILED, saying why.
     """
-    spreads = [(c.std, c.n) for c in reference.cells]
-    pooled, dof = pooled_sd(spreads)
-    t = critical(len(reference.cells), dof) if dof > 0 else None
+    noises = noise_rule(spreads(reference, cells))
     now = {cell.key: cell for cell in cells}
     verdicts = []
-    for expected in reference.cells:
+    for expected, noise in zip(reference.cells, noises, strict=True):
         cell = now[expected.key]
         problems = list(cell.problems)
         if cell.sparsity is not None and cell.sparsity != expected.sparsity:
@@ -86,39 +108,34 @@ def judge(
                 f"trained on other data than the reference (fingerprint {cell.data[:12]}, "
                 f"reference {expected.data[:12]})"
             )
-        if t is None:
+        if noise is None:
             problems.append(NO_NOISE_ESTIMATE)
         change = allowed = None
         if cell.mean is not None:
             change = cell.mean - expected.mean
-            if t is not None:
-                floor = rule.binomial_sd(expected.mean, expected.n_test)
-                noise = rule.noise_sd(expected.std, pooled, floor)
-                allowed = rule.allowed_drop(noise, expected.n, cell.n, t)
-        verdicts.append(Verdict(expected, cell, change, allowed, tuple(problems)))
-    return verdicts, t
+            if noise is not None:
+                allowed = rule.allowed_drop(noise.sd, expected.n, cell.n, noise.critical)
+        verdicts.append(Verdict(expected, cell, change, allowed, noise, tuple(problems)))
+    return verdicts
 
 
-def format_table(reference: ref.Reference, verdicts: Sequence[Verdict], t: float | None) -> str:
-    spreads = [(c.std, c.n) for c in reference.cells]
-    pooled, dof = pooled_sd(spreads)
-    if t is None:
-        lines = [f"rule: none can be applied: {NO_NOISE_ESTIMATE}"]
-    else:
-        lines = [
-            f"rule: a cell fails when its mean is below the reference mean by more than "
-            f"t*s*sqrt(1/n_ref + 1/n_now), t = {t:.2f} (Student t with the pooled sd's {dof} "
-            f"degrees of freedom, one-sided alpha {rule.ALPHA} over {len(verdicts)} cells), "
-            f"s = max(cell sd, pooled sd {pooled:.2f}, binomial sd); "
-            "or when a run failed or its final sparsity is not exact",
-        ]
+RULE_LINE = (
+    "rule: a cell fails when its mean is below the reference mean by more than "
+    "t*s*sqrt(1/n_ref + 1/n_now), s = max(the cell's sd over its runs then and now, "
+    "binomial sd), t = Student t at one-sided {alpha}/{m} on n_ref + n_now - 2 df; "
+    "or when a run failed or its final sparsity is not exact"
+)
+
+
+def format_table(verdicts: Sequence[Verdict]) -> str:
+    lines = [RULE_LINE.format(alpha=rule.ALPHA, m=len(verdicts))]
     by_setting: dict[str, list[Verdict]] = {}
     for verdict in verdicts:
         by_setting.setdefault(verdict.reference.setting, []).append(verdict)
     width = max(len("method"), *(len(v.reference.method) for v in verdicts))
     header = (
         f"  {'method':<{width}}  {'reference':>18}  {'now':>10}  {'change':>7}  "
-        f"{'allowed':>7}  {'sparsity':>8}  verdict"
+        f"{'allowed':>7}  {'s':>5}  {'t':>5}  {'df':>5}  {'sparsity':>8}  verdict"
     )
     for setting, rows in by_setting.items():
         lines += ["", setting, header]
@@ -129,14 +146,42 @@ def format_table(reference: ref.Reference, verdicts: Sequence[Verdict], t: float
             now_text = f"{now.mean:.2f} ({now.n})" if now.mean is not None else "-"
             change = f"{v.change:+.2f}" if v.change is not None else "-"
             allowed = f"-{v.allowed:.2f}" if v.allowed is not None else "-"
+            noise = (
+                f"{v.noise.sd:>5.2f}  {v.noise.critical:>5.2f}  {v.noise.dof:>5.1f}"
+                if v.noise is not None
+                else f"{'-':>5}  {'-':>5}  {'-':>5}"
+            )
             sparsity = f"{now.sparsity:.6f}" if now.sparsity is not None else "-"
             lines.append(
                 f"  {expected.method:<{width}}  {reference_text:>18}  {now_text:>10}  "
-                f"{change:>7}  {allowed:>7}  {sparsity:>8}  {v.status}"
+                f"{change:>7}  {allowed:>7}  {noise}  {sparsity:>8}  {v.status}"
             )
             lines += [f"      {reason}" for reason in v.reasons]
             if now.method_source != expected.method_source:
                 lines.append("      (its method file changed since the reference was measured)")
+    return "\n".join(lines)
+
+
+def format_selection(expected: dict[str, str] | None, now: dict[str, str]) -> str:
+    """The exact tier's lines: which methods select as the reference says, which not."""
+    if expected is None:
+        return (
+            "exact tier skipped: the reference has no selection fingerprints (an older "
+            "file); --update-reference adds them"
+        )
+    changed = exact.changed(expected, now)
+    if not changed:
+        return f"exact tier passed: {len(now)} methods select exactly as in the reference"
+    lines = [f"exact tier FAILED: the selection of {', '.join(changed)} changed"]
+    for label in changed:
+        then = expected.get(label, "none")[:16]
+        lines.append(
+            f"  {label}: fingerprint {then} in the reference, {now.get(label, 'none')[:16]} now"
+        )
+    lines.append(
+        "  nothing was trained; a change meant to alter what a method selects is "
+        "re-measured with --update-reference (docs/regression.md)"
+    )
     return "\n".join(lines)
 
 
@@ -160,6 +205,10 @@ class Gate:
         self.baseline = baseline
         self.command = command
         self.started = time.perf_counter()
+        cells = ref.plan_cells(configs).values()
+        methods = exact.methods_of((ref.method_label(config), config) for config, _ in cells)
+        self.fingerprints = exact.fingerprints(methods)
+        """The exact tier's fingerprints of this code (the same in both modes)."""
 
     @classmethod
     def open(
@@ -184,16 +233,31 @@ class Gate:
         if check is not None:
             baseline = ref.read(check)
             baseline.require_grid(preset.name, configs)
-            if pooled_sd((c.std, c.n) for c in baseline.cells)[1] == 0:
+            if _no_noise_estimate(baseline.cells):
                 raise UserError(f"{check}: {NO_NOISE_ESTIMATE}")
             print(f"regression check of preset {preset.name} against {check}")
-            return cls("check", check, preset, configs, baseline, command)
+            gate = cls("check", check, preset, configs, baseline, command)
+            print(format_selection(baseline.selection, gate.fingerprints))
+            return gate
         path = update
         if report_only:
             raise UserError("--update-reference measures anew; it cannot use --report-only")
         ensure_writable(path.parent)
         print(f"measuring the reference {path} (preset {preset.name}): every run is redone")
-        return cls("update", path, preset, configs, _previous(path, preset, configs), command)
+        gate = cls("update", path, preset, configs, _previous(path, preset, configs), command)
+        if gate.baseline is not None and gate.baseline.selection is not None:
+            changed = exact.changed(gate.baseline.selection, gate.fingerprints)
+            if changed:
+                print(f"new selection fingerprints (for review): {', '.join(changed)}")
+        return gate
+
+    @property
+    def selection_changed(self) -> bool:
+        """A check whose exact tier failed: run_all stops there, exit 1, nothing trained."""
+        expected = self.baseline.selection if self.baseline is not None else None
+        return self.mode == "check" and bool(
+            expected is not None and exact.changed(expected, self.fingerprints)
+        )
 
     def close(self, records: Mapping[str, Mapping[str, Any] | None]) -> int:
         """Judge (check) or write (update) after the grid ran; the exit code of run_all."""
@@ -214,8 +278,8 @@ class Gate:
         same = "  (the same: expect identical numbers)" if then == now else ""
         print(f"reference measured {measured.get('at')} with {then}")
         print(f"this check: {now}{same}")
-        verdicts, t = judge(baseline, cells)
-        print(format_table(baseline, verdicts, t))
+        verdicts = judge(baseline, cells)
+        print(format_table(verdicts))
         failed = [v for v in verdicts if v.status != "ok"]
         print(
             f"\nregression check {'FAILED' if failed else 'passed'}: "
@@ -234,14 +298,16 @@ class Gate:
             for cell in broken:
                 print(f"  {cell.method} in {cell.setting}: {cell.problems[0]}", file=sys.stderr)
             return 1
-        if pooled_sd((c.std, c.n) for c in cells)[1] == 0:
+        if _no_noise_estimate(cells):
             print(f"reference NOT written: {NO_NOISE_ESTIMATE}", file=sys.stderr)
             return 1
-        new = ref.build(self.path, self.preset.name, cells, records, seconds, self.command)
+        new = ref.build(
+            self.path, self.preset.name, cells, records, seconds, self.command, self.fingerprints
+        )
         if self.baseline is not None:
-            verdicts, t = judge(self.baseline, cells)
+            verdicts = judge(self.baseline, cells)
             print("the new measurement judged against the old reference (for review):")
-            print(format_table(self.baseline, verdicts, t) + "\n")
+            print(format_table(verdicts) + "\n")
         try:
             new.write()
         except UserError as error:
@@ -274,6 +340,12 @@ def _previous(path: Path, preset: Preset, configs: Sequence[RunConfig]) -> ref.R
         print(f"note: the old reference is not comparable: {error}")
         return None
     return old
+
+
+def _no_noise_estimate(cells: Sequence[ref.Cell]) -> bool:
+    """A cell of one run: the check's runs are of the same seeds, so that cell would have
+    no degree of freedom to estimate its noise with."""
+    return any(c.n < 2 for c in cells)
 
 
 def _require_data(configs: Sequence[RunConfig]) -> None:

@@ -1,9 +1,14 @@
 """Reference files: what a regression preset measured, per method and setting.
 
-    {"schema": "fggp-bench/reference/1", "preset": "regression", "harness_version": 1,
+    {"schema": "fggp-bench/reference/2", "preset": "regression", "harness_version": 1,
      "measured": {"at", "seconds", "command", "git_commit", "environment"},
+     "selection": {"inputs": "fggp-bench/selection-inputs/1", "sha256": {method: hex}},
      "cells": [{"key", "setting", "method", "config", "seeds", "accuracy", "n", "mean",
                 "std", "sparsity", "n_test", "data", "method_source"}, ...]}
+
+`selection` holds the exact tier's fingerprints (`selection.py`). A file of the first
+schema, written before there were fingerprints, is still read: it has no `selection`,
+and a check against it says that its exact tier is skipped.
 
 A cell is every run of one configuration but its seed; its `key` hashes that
 configuration (without the seed, and without a file method's `source_sha256`: the code
@@ -30,11 +35,14 @@ from benchmark import stats
 from benchmark.atomic import write_json_atomic
 from benchmark.config import RunConfig
 from benchmark.errors import UserError
+from benchmark.regression import selection as exact
 from benchmark.regression.rule import sparsity_problem
 from benchmark.result import HARNESS_VERSION
 from benchmark.stats.table import CONDITION_FIELDS, DENSE, MODEL_FIELDS
 
-SCHEMA = "fggp-bench/reference/1"
+SCHEMA = "fggp-bench/reference/2"
+OLD_SCHEMA = "fggp-bench/reference/1"
+"""Without `selection`: readable, its check has no exact tier."""
 
 
 def cell_config(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -197,15 +205,24 @@ class Reference:
     harness_version: int
     measured: dict[str, Any]
     cells: tuple[Cell, ...]
+    selection: dict[str, str] | None = None
+    """The exact tier's fingerprint of each method, by label; None in an old file."""
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "schema": SCHEMA,
+        data = {
+            "schema": SCHEMA if self.selection is not None else OLD_SCHEMA,
             "preset": self.preset,
             "harness_version": self.harness_version,
             "measured": self.measured,
             "cells": [cell.as_dict() for cell in self.cells],
         }
+        if self.selection is not None:
+            data["selection"] = {"inputs": exact.INPUTS, "sha256": dict(self.selection)}
+        return data
+
+    def methods(self) -> dict[str, tuple[str, dict[str, Any]]]:
+        """The methods the exact tier fingerprints for this reference's cells."""
+        return exact.methods_of((cell.method, cell.config) for cell in self.cells)
 
     def write(self) -> None:
         try:
@@ -264,8 +281,10 @@ def build(
     records: Sequence[Mapping[str, Any]],
     seconds: float,
     command: str,
+    fingerprints: Mapping[str, str],
 ) -> Reference:
-    """A new reference from a complete measurement (every cell without problems)."""
+    """A new reference from a complete measurement (every cell without problems) and the
+    exact tier's fingerprints of its methods."""
     return Reference(
         path=path,
         preset=preset,
@@ -277,6 +296,7 @@ def build(
             "environment": environment_of(records),
         },
         cells=tuple(cells),
+        selection=dict(fingerprints),
     )
 
 
@@ -314,8 +334,8 @@ def read(path: Path) -> Reference:
 
 
 def _parse(path: Path, data: Any) -> Reference:
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise ValueError(f"schema is not {SCHEMA!r}")
+    if not isinstance(data, dict) or data.get("schema") not in (SCHEMA, OLD_SCHEMA):
+        raise ValueError(f"schema is not {SCHEMA!r} (nor the older {OLD_SCHEMA!r})")
     cells = []
     for entry in data["cells"]:
         accuracy = {int(seed): float(acc) for seed, acc in entry["accuracy"].items()}
@@ -353,7 +373,22 @@ def _parse(path: Path, data: Any) -> Reference:
         harness_version=int(data["harness_version"]),
         measured=dict(data["measured"]),
         cells=tuple(cells),
+        selection=_selection(data) if data["schema"] == SCHEMA else None,
     )
+
+
+def _selection(data: Mapping[str, Any]) -> dict[str, str]:
+    """The fingerprints of a current file: required, and of the inputs this code builds."""
+    block = data["selection"]
+    if block["inputs"] != exact.INPUTS:
+        raise ValueError(
+            f"its selection fingerprints were taken on inputs {block['inputs']!r}, this code "
+            f"builds {exact.INPUTS!r}: re-measure it with --update-reference"
+        )
+    fingerprints = {str(k): str(v) for k, v in block["sha256"].items()}
+    if not all(len(v) == 64 and set(v) <= set("0123456789abcdef") for v in fingerprints.values()):
+        raise ValueError("a selection fingerprint is not a SHA-256 hex digest")
+    return fingerprints
 
 
 def _method_source(params: Mapping[str, Any]) -> str | None:
