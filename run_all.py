@@ -24,6 +24,8 @@ from typing import Any
 from benchmark import regression, stats
 from benchmark.cli import ensure_free_space, ensure_writable, space_needed
 from benchmark.config import RunConfig, parse_assignment
+from benchmark.data import fingerprint_of
+from benchmark.environment import default_data_dir
 from benchmark.errors import EXIT_INTERRUPTED, EXIT_RUN_FAILED, EXIT_USER_ERROR, UserError
 from benchmark.grid.console import Progress, print_means, print_plan
 from benchmark.grid.execute import (
@@ -144,6 +146,27 @@ def plan(args: argparse.Namespace) -> tuple[Preset, list[RunConfig], RunStore]:
     configs = expand(preset, seeds=args.seeds, overrides=overrides_from(args))
     root = Path("results") / preset.name if args.out is None else out_folder(args.out)
     return preset, configs, RunStore(root)
+
+
+def data_now(configs: list[RunConfig], need: bool) -> dict[str, str]:
+    """The fingerprint of every data set of the grid as it is now, by spec: a stored run
+    that trained on other content under the same name is redone, not reused.
+
+    Data a grid is about to train on must load now; a report of stored runs (`need`
+    False) on data that is not here says it cannot check them, and uses them as stored.
+    """
+    found = {}
+    for spec in sorted({c.dataset for c in configs}):
+        try:
+            found[spec] = fingerprint_of(spec, default_data_dir())
+        except UserError as error:
+            if need:
+                raise
+            print(
+                f"warning: the stored runs on {spec} are not checked against it: {error}",
+                file=sys.stderr,
+            )
+    return found
 
 
 def select_todo(
@@ -297,6 +320,7 @@ def _main(argv: list[str] | None) -> int:
         )
         if gate is not None and gate.selection_changed:  # the exact tier: nothing to train
             return EXIT_RUN_FAILED
+        store = RunStore(store.root, data_now(configs, need=not (args.report_only or args.dry_run)))
         if not (args.dry_run or args.seed_plan):  # a report is written even with --report-only
             for folder in store.folders():
                 ensure_writable(folder)

@@ -12,11 +12,14 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 import run_all
 from benchmark.config import RunConfig
+from benchmark.data import fingerprint_of
+from benchmark.data.synthetic import load_synthetic
 from benchmark.errors import UserError
 from benchmark.grid.execute import device_slots
 from benchmark.grid.presets import available_presets, expand, load_preset
@@ -209,8 +212,10 @@ def test_grid_runs_then_skips_finished_runs_and_redoes_a_corrupt_one(tmp_path, c
             assert store.result_path(config.run_id()).read_bytes() == first_bytes[config.run_id()]
 
 
-def test_a_failing_run_is_recorded_and_does_not_stop_the_others(tmp_path, capsys):
-    # A dataset that only fails at load time inside the worker: an npz that vanishes.
+def test_a_failing_run_is_recorded_and_does_not_stop_the_others(tmp_path, capsys, monkeypatch):
+    # A dataset that only fails at load time inside the worker: an npz that vanishes
+    # after the grid has read it (here: the grid is told nothing about its data).
+    monkeypatch.setattr(run_all, "data_now", lambda configs, need: {})
     bad = tmp_path / "gone.npz"
     code = run_grid(tmp_path, "--dataset", f"npz:{bad}", "--set", "init_density=1.0")
     assert code == 1
@@ -222,6 +227,54 @@ def test_a_failing_run_is_recorded_and_does_not_stop_the_others(tmp_path, capsys
     out = capsys.readouterr().out
     assert out.count("FAILED") == len(configs)
     assert "failed 10" in out
+
+
+def small_npz(path: Path, shift: int) -> Path:
+    """200 training and 100 test images of the synthetic set; `shift` rolls the labels,
+    so two files of the same shapes hold other data."""
+    data = load_synthetic()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        path,
+        x_train=data.x_train[:200],
+        y_train=np.roll(data.y_train[:200], shift),
+        x_test=data.x_test[:100],
+        y_test=data.y_test[:100],
+    )
+    return path
+
+
+def test_a_stored_run_on_other_data_under_the_same_name_is_redone(tmp_path, capsys, monkeypatch):
+    """`npz:data.npz` from two folders into one store: one run id, two data sets. Each
+    grid redoes the other's result (moved to rejected/, never overwritten), never uses it."""
+    grid = ["--dataset", "npz:data.npz", "--seeds", "1", "--set", "init_density=1.0"]
+    fingerprints = {}
+    for folder, shift in (("a", 0), ("b", 1)):
+        small_npz(tmp_path / folder / "data.npz", shift)
+        fingerprints[folder] = fingerprint_of(f"npz:{tmp_path / folder / 'data.npz'}", tmp_path)
+    assert fingerprints["a"] != fingerprints["b"]
+    configs = expand(
+        load_preset("tiny"), seeds=1, overrides={"dataset": "npz:data.npz", "init_density": 1.0}
+    )
+    store = RunStore(tmp_path / "grid")
+    for turn, folder in enumerate(("a", "b", "b", "a")):
+        monkeypatch.chdir(tmp_path / folder)
+        assert run_grid(tmp_path, *grid) == 0
+        captured = capsys.readouterr()
+        again = turn == 2  # b after b: its own results, reused
+        assert f"to run now: {0 if again else len(configs)} runs" in captured.out
+        other = "was trained on other data than npz:data.npz holds now"
+        assert captured.err.count(other) == (0 if turn in (0, 2) else len(configs))
+        records = [store.read(c.run_id()) for c in configs]
+        assert {r["data"]["fingerprint"] for r in records} == {fingerprints[folder]}
+    assert len(list((tmp_path / "grid" / "rejected").iterdir())) == 2 * len(configs)
+
+
+def test_data_a_grid_would_train_on_must_be_there_before_anything_runs(tmp_path, capsys):
+    assert run_grid(tmp_path, "--dataset", f"npz:{tmp_path / 'absent.npz'}") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "absent.npz" in err
+    assert not (tmp_path / "grid" / "runs").exists()
 
 
 def test_dry_run_and_retry_failed(tmp_path, capsys):

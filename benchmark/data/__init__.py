@@ -16,7 +16,7 @@ from benchmark.data.npz import load_npz
 from benchmark.data.synthetic import SYNTHETIC_NAME, load_synthetic
 from benchmark.errors import UserError
 
-__all__ = ["DATASET_CHOICES", "Dataset", "load_dataset"]
+__all__ = ["DATASET_CHOICES", "Dataset", "fingerprint_of", "load_dataset"]
 
 DATASET_CHOICES = "cifar10, cifar100, npz:PATH, synthetic"
 
@@ -32,3 +32,11 @@ def load_dataset(spec: str, data_dir: Path) -> Dataset:
     if spec == SYNTHETIC_NAME:
         return load_synthetic()
     raise UserError(f"unknown dataset {spec!r}; choose one of: {DATASET_CHOICES}")
+
+
+
+def fingerprint_of(spec: str, data_dir: Path) -> str:
+    """The fingerprint of the data `spec` names now: what a stored run must have trained
+    on. A path or an archive may hold other content than when a run read it, so it is
+    loaded again (the synthetic set, made by this code, is cached by `load_synthetic`)."""
+    return load_dataset(spec, data_dir).fingerprint

@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,14 +117,16 @@ def run_once(
     threads: int,
     execution: Execution = NO_OPTIONS,
     seen: str | None = None,
+    data: Mapping[str, str] | None = None,
 ) -> Outcome:
     """`run_one` under the run's claim, unless another process has the run or has run it.
 
     `seen` is the run's result file as the grid found it when it chose the run
     (`RunStore.stamp`; None: there was none): a different one under the claim means that
-    another process wrote it since, and the run is not trained again.
+    another process wrote it since, and the run is not trained again. `data` is the
+    grid's `RunStore.data`, so that a result of other data is set aside, not overwritten.
     """
-    store = RunStore(Path(root))
+    store = RunStore(Path(root), data)
     run_id = config_from_dict(config_data).run_id()
     try:
         store.refuse_links()  # checked by the grid too, but a link may be planted since
@@ -372,9 +374,14 @@ def _watch_parent(parent: int) -> None:
 
 
 def _run_in_worker(
-    config_data: dict[str, Any], root: str, threads: int, execution: Execution, seen: str | None
+    config_data: dict[str, Any],
+    root: str,
+    threads: int,
+    execution: Execution,
+    seen: str | None,
+    data: Mapping[str, str],
 ) -> Outcome:
-    return run_once(config_data, root, _worker_device, threads, execution, seen)
+    return run_once(config_data, root, _worker_device, threads, execution, seen, data)
 
 
 CPU_WORKERS_MAX = 8
@@ -443,6 +450,7 @@ def run_local(
                 threads,
                 execution,
                 store.stamp(config.run_id()),
+                store.data,
             ): config
             for config in configs
         }

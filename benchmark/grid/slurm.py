@@ -10,7 +10,7 @@ tested without a cluster.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,8 +61,9 @@ class GridTask(submitit.helpers.Checkpointable):
         threads: int,
         execution: Execution,
         seen: str | None,
+        data: Mapping[str, str],
     ) -> Outcome:
-        return run_once(config_data, root, device, threads, execution, seen)
+        return run_once(config_data, root, device, threads, execution, seen, data)
 
 
 def check_slurm(cluster: str | None) -> None:
@@ -115,6 +116,7 @@ def run_slurm(
         [options.cpus_per_task] * n,
         [execution] * n,
         [store.stamp(config.run_id()) for config in configs],
+        [store.data] * n,
     )
     print(
         f"submitted {n} tasks (job {jobs[0].job_id.split('_')[0] if jobs else '-'}); "

@@ -15,8 +15,10 @@ trained by the one process that claims it (claim.py), which looks at the run's r
 again under its claim, so a run finished elsewhere since this grid planned it is not
 trained again.
 
-A record is used only if it checks (record.py): the store warns about any other file,
-leaves it out, and moves it to rejected/ when the run is redone rather than overwrite it.
+A record is used only if it checks (record.py) and, where the store is told what data
+its grid trains on now, if it was trained on that data (the same path may hold other
+content than when the run read it): the store warns about any other file, leaves it
+out, and moves it to rejected/ when the run is redone rather than overwrite it.
 
 Nothing is written through a symbolic link, which anyone sharing the store may plant to
 turn this process's writes onto their target: a folder of the store that is a link is
@@ -31,7 +33,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,8 +73,11 @@ class LinkedFolder(UserError):
 
 
 class RunStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, data: Mapping[str, str] | None = None) -> None:
+        """`data`: the fingerprint of the data each dataset spec names now, by spec; a
+        record of a spec listed there that trained on other data is not used."""
         self.root = Path(root)
+        self.data = dict(data or {})
         self._stamps: dict[str, str | None] = {}  # run id -> stamp of its file when last read
         self._foreign: dict[str, str] = {}  # run id -> harness version of its result file
 
@@ -149,7 +154,23 @@ class RunStore:
             return Stored(None, str(foreign), stamp, str(foreign.version))
         except Untrusted as problem:
             return Stored(None, str(problem), stamp)
+        other_data = self._other_data(record)
+        if other_data is not None:
+            return Stored(None, other_data, stamp)
         return Stored(record, None, stamp)
+
+    def _other_data(self, record: dict[str, Any]) -> str | None:
+        """Why a checked record does not stand for its run on the data given now, if so."""
+        spec = record["config"]["dataset"]
+        now = self.data.get(spec)
+        data = record.get("data")
+        then = data.get("fingerprint") if isinstance(data, dict) else None  # a failure has none
+        if now is None or then is None or then == now:
+            return None
+        return (
+            f"was trained on other data than {spec} holds now (fingerprint {then[:12]}, "
+            f"now {now[:12]})"
+        )
 
     def read(self, run_id: str) -> dict[str, Any] | None:
         """The run's record, or None if there is none or it cannot be trusted.
